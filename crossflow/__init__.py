@@ -1,0 +1,129 @@
+"""crossflow: typed dataflow workflows with structured, explainable cancellation.
+
+Build a workflow from services and operations, run it inside any anyio event loop
+(asyncio or trio), and get either its response or a `WorkflowCancelled` whose cause
+says exactly why it could not finish.
+"""
+
+from __future__ import annotations
+
+from ._builder import Builder as Builder
+from ._builder import ForkClone as ForkClone
+from ._builder import ForkOption as ForkOption
+from ._builder import ForkResult as ForkResult
+from ._builder import SplitOutputs as SplitOutputs
+from ._builder import Unzip as Unzip
+from ._causes import Branching as Branching
+from ._causes import Cancellation as Cancellation
+from ._causes import CancellationCause as CancellationCause
+from ._causes import CircularCollect as CircularCollect
+from ._causes import ClosedGate as ClosedGate
+from ._causes import DeficientCollection as DeficientCollection
+from ._causes import Disposal as Disposal
+from ._causes import DisposalCause as DisposalCause
+from ._causes import EmptySpread as EmptySpread
+from ._causes import Filtered as Filtered
+from ._causes import IncompleteSplit as IncompleteSplit
+from ._causes import Interrupted as Interrupted
+from ._causes import ScopeCancelled as ScopeCancelled
+from ._causes import ServiceFailed as ServiceFailed
+from ._causes import Supplanted as Supplanted
+from ._causes import TimedOut as TimedOut
+from ._causes import Triggered as Triggered
+from ._causes import Trimming as Trimming
+from ._causes import Unreachable as Unreachable
+from ._causes import UnusedStreams as UnusedStreams
+from ._causes import UserCancelled as UserCancelled
+from ._chain import Chain as Chain
+from ._errors import BuildError as BuildError
+from ._errors import CircularCollectError as CircularCollectError
+from ._errors import CrossflowError as CrossflowError
+from ._errors import IncompatibleLayout as IncompatibleLayout
+from ._errors import InvalidArgument as InvalidArgument
+from ._errors import OutputAlreadyConnected as OutputAlreadyConnected
+from ._errors import WorkflowCancelled as WorkflowCancelled
+from ._handles import InputSlot as InputSlot
+from ._handles import Node as Node
+from ._handles import Output as Output
+from ._handles import Scope as Scope
+from ._handles import StreamInputs as StreamInputs
+from ._handles import StreamOutputs as StreamOutputs
+from ._results import Err as Err
+from ._results import Ok as Ok
+from ._results import Result as Result
+from ._services import Service as Service
+from ._services import StreamSender as StreamSender
+from ._services import Streams as Streams
+from ._services import service as service
+from ._settings import ScopeSettings as ScopeSettings
+from ._version import __version__ as __version__
+from ._workflow import Workflow as Workflow
+from ._workflow import workflow as workflow
+
+__all__ = (
+    "Branching",
+    "BuildError",
+    "Builder",
+    "Cancellation",
+    "CancellationCause",
+    "Chain",
+    "CircularCollect",
+    "CircularCollectError",
+    "ClosedGate",
+    "CrossflowError",
+    "DeficientCollection",
+    "Disposal",
+    "DisposalCause",
+    "EmptySpread",
+    "Err",
+    "Filtered",
+    "ForkClone",
+    "ForkOption",
+    "ForkResult",
+    "IncompatibleLayout",
+    "IncompleteSplit",
+    "InputSlot",
+    "Interrupted",
+    "InvalidArgument",
+    "Node",
+    "Ok",
+    "Output",
+    "OutputAlreadyConnected",
+    "Result",
+    "Scope",
+    "ScopeCancelled",
+    "ScopeSettings",
+    "Service",
+    "ServiceFailed",
+    "SplitOutputs",
+    "StreamInputs",
+    "StreamOutputs",
+    "StreamSender",
+    "Streams",
+    "Supplanted",
+    "TimedOut",
+    "Triggered",
+    "Trimming",
+    "Unreachable",
+    "UnusedStreams",
+    "Unzip",
+    "UserCancelled",
+    "Workflow",
+    "WorkflowCancelled",
+    "service",
+    "workflow",
+)
+
+
+def _fix_module_names() -> None:
+    # tracebacks and reprs say crossflow.Builder, not crossflow._builder.Builder
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, type) or callable(obj):
+            try:
+                obj.__module__ = __name__
+            except (AttributeError, TypeError):  # some objects (aliases) refuse it
+                pass
+
+
+_fix_module_names()

@@ -1,0 +1,376 @@
+"""Chains: a fluent way to add operations one after another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, final, overload
+
+from ._builder import Builder, SplitOutputs, check_min_max
+from ._errors import BuildError, InvalidArgument
+from ._graph import Kind
+from ._handles import InputSlot, Node, Output, Scope
+from ._providers import classify
+from ._results import Err, Ok
+from ._services import check_callable, is_async_callable
+
+if TYPE_CHECKING:
+    from ._services import Service
+    from ._settings import ScopeSettings
+    from ._workflow import Workflow
+
+T_co = TypeVar("T_co", covariant=True)
+U = TypeVar("U")
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+D = TypeVar("D")
+R = TypeVar("R")
+R1 = TypeVar("R1")
+R2 = TypeVar("R2")
+
+
+@final
+class Chain(Generic[T_co]):
+    """A fluent builder for a line of operations, starting from one output.
+
+    Each method adds an operation fed by this chain's output and returns a new chain
+    of that operation's output (or ends the chain). A chain's output can be used once:
+    to send messages to several places, fork them (`fork_clone`, `branch_clone`).
+    """
+
+    __slots__ = ("_builder", "_output", "_size")
+
+    def __init__(self, builder: Builder, output: Output[T_co], size: int | None = None) -> None:
+        self._builder = builder
+        self._output = output
+        self._size = size  # known tuple length of the messages, for unzip
+
+    def __repr__(self) -> str:
+        return f"<Chain from {self._output!r}>"
+
+    # ------------------------------------------------------------------ internals
+
+    def _op(
+        self, kind: Kind, ports: list[str], name: str | None = None, **fields: Any
+    ) -> int:
+        b = self._builder
+        b._check_open()
+        b._check_free(self._output)
+        index = b._add(kind, name, ports, **fields)
+        b._link(self._output, index)
+        return index
+
+    def _next(self, index: int, port: int = 0, size: int | None = None) -> Chain[Any]:
+        return Chain(self._builder, Output(self._builder, index, port), size)
+
+    def _filter(self, mode: str, fn: Callable[[Any], Any] | None = None) -> Chain[Any]:
+        return self._next(self._op(Kind.FILTER, ["passed"], None, fn=fn, params={"mode": mode}))
+
+    # ------------------------------------------------------------------ ending
+
+    def output(self) -> Output[T_co]:
+        """End the chain and return its output, to connect it later."""
+        return self._output
+
+    def connect(self, input_slot: InputSlot[T_co]) -> None:
+        """End the chain by connecting its output to `input_slot`.
+
+        Raises:
+            OutputAlreadyConnected: this chain's output was already used.
+            IncompatibleLayout: `input_slot` belongs to another workflow or scope.
+        """
+        self._builder.connect(self._output, input_slot)
+
+    def dispose(self) -> None:
+        """End the chain; its messages are discarded on purpose (no disposal is recorded)."""
+        self._builder._discard(self._output)
+
+    # ------------------------------------------------------------------ nodes
+
+    @overload
+    def then(self, provider: Workflow[T_co, U], *, name: str | None = None) -> Chain[U]: ...
+    @overload
+    def then(self, provider: Service[T_co, U], *, name: str | None = None) -> Chain[U]: ...
+    @overload
+    def then(
+        self, provider: Callable[[T_co], Coroutine[Any, Any, U]], *, name: str | None = None
+    ) -> Chain[U]: ...
+    @overload
+    def then(self, provider: Callable[[T_co], U], *, name: str | None = None) -> Chain[U]: ...
+    def then(self, provider: Any, *, name: str | None = None) -> Chain[Any]:
+        """Run `provider` on every message; continue with its responses.
+
+        `provider` is a plain function (blocking, runs inline), an `async def` function
+        (one task per message), a `cf.Service`, or a `cf.Workflow` (a nested session
+        per message).
+
+        Raises:
+            InvalidArgument: `provider` is not callable, or is a coroutine object.
+        """
+        node = self.then_node(provider, name=name)
+        size = self._builder._graph.ops[node.output._op].provider
+        return Chain(self._builder, node.output, size.tuple_size if size else None)
+
+    @overload
+    def then_node(self, provider: Workflow[T_co, U], *, name: str | None = None) -> Node[T_co, U]: ...
+    @overload
+    def then_node(self, provider: Service[T_co, U], *, name: str | None = None) -> Node[T_co, U]: ...
+    @overload
+    def then_node(
+        self, provider: Callable[[T_co], Coroutine[Any, Any, U]], *, name: str | None = None
+    ) -> Node[T_co, U]: ...
+    @overload
+    def then_node(self, provider: Callable[[T_co], U], *, name: str | None = None) -> Node[T_co, U]: ...
+    def then_node(self, provider: Any, *, name: str | None = None) -> Node[Any, Any]:
+        """Like `then`, but return the `Node`, to reach its stream outputs."""
+        b = self._builder
+        b._check_open()
+        if name is not None and not isinstance(name, str):
+            raise InvalidArgument(f"then(name=...) takes a str, got {name!r}")
+        b._check_free(self._output)
+        index, node = b._node_from_spec(classify(provider, "chain.then()"), name)
+        b._link(self._output, index)
+        return node
+
+    @overload
+    def map(self, fn: Callable[[T_co], Coroutine[Any, Any, U]], *, name: str | None = None) -> Chain[U]: ...
+    @overload
+    def map(self, fn: Callable[[T_co], U], *, name: str | None = None) -> Chain[U]: ...
+    def map(self, fn: Any, *, name: str | None = None) -> Chain[Any]:
+        """Apply `fn` to every message: inline if it is a plain function, as a task if async."""
+        check_callable(fn, "chain.map()")
+        kind = Kind.TASK if is_async_callable(fn) else Kind.CALL
+        spec = classify(fn, "chain.map()")
+        index = self._op(kind, ["response"], name or spec.name, fn=fn, provider=spec)
+        return self._next(index, size=spec.tuple_size)
+
+    def then_scope(
+        self,
+        build_fn: Callable[[Scope[T_co, U], Builder], None],
+        *,
+        name: str | None = None,
+        settings: ScopeSettings | None = None,
+        streams: Mapping[str, type[Any]] | None = None,
+    ) -> Chain[U]:
+        """Run every message through a nested scope built by `build_fn` (a child session each).
+
+        A child session that is cancelled does not cancel this scope: it records a
+        `ScopeCancelled` disposal here (S1.7).
+        """
+        b = self._builder
+        b._check_open()
+        b._check_free(self._output)
+        spec = b._scope_spec(build_fn, name, settings, streams, "chain.then_scope()")
+        index, node = b._node_from_spec(spec, spec.name)
+        b._link(self._output, index)
+        return Chain(b, node.output)
+
+    # ------------------------------------------------------------------ forks
+
+    def fork_clone(self, *build_fns: Callable[[Chain[T_co]], R]) -> tuple[R, ...]:
+        """Send a copy of each message to every branch, in the order given (S8.1).
+
+        The first branch receives the message itself, the others a `copy.deepcopy`
+        (immutable builtins are shared). Returns what the build functions return.
+        """
+        for fn in build_fns:
+            check_callable(fn, "chain.fork_clone()")
+        index = self._op(Kind.FORK_CLONE, [f"branch{i}" for i in range(len(build_fns))])
+        return tuple(fn(self._next(index, i, self._size)) for i, fn in enumerate(build_fns))
+
+    def branch_clone(self, build_fn: Callable[[Chain[T_co]], object]) -> Chain[T_co]:
+        """Build one branch on a copy of each message; continue the chain with the original."""
+        check_callable(build_fn, "chain.branch_clone()")
+        index = self._op(Kind.FORK_CLONE, ["branch0", "branch1"])
+        build_fn(self._next(index, 1, self._size))
+        return self._next(index, 0, self._size)
+
+    def _unzip_size(self, n: int | None, where: str) -> int:
+        if n is None:
+            if self._size is None:
+                raise BuildError(
+                    f"{where}: cannot tell how many elements the tuples have. Pass n=..., "
+                    "or annotate the previous function's return type as a fixed tuple "
+                    "(for example -> tuple[int, str])."
+                )
+            return self._size
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InvalidArgument(f"{where}: n must be an int >= 1, got {n!r}")
+        return n
+
+    @overload
+    def unzip(self: Chain[tuple[A, B]], n: int | None = None) -> tuple[Chain[A], Chain[B]]: ...
+    @overload
+    def unzip(
+        self: Chain[tuple[A, B, C]], n: int | None = None
+    ) -> tuple[Chain[A], Chain[B], Chain[C]]: ...
+    @overload
+    def unzip(
+        self: Chain[tuple[A, B, C, D]], n: int | None = None
+    ) -> tuple[Chain[A], Chain[B], Chain[C], Chain[D]]: ...
+    @overload
+    def unzip(self, n: int | None = None) -> tuple[Chain[Any], ...]: ...
+    def unzip(self, n: int | None = None) -> tuple[Chain[Any], ...]:
+        """One chain per tuple element: element `i` of every message goes to chain `i`.
+
+        `n` (the tuple length) is needed when it cannot be read from the previous
+        function's return annotation.
+        """
+        size = self._unzip_size(n, "chain.unzip()")
+        index = self._op(Kind.UNZIP, [f"element{i}" for i in range(size)])
+        return tuple(self._next(index, i) for i in range(size))
+
+    def fork_unzip(self, *build_fns: Callable[[Chain[Any]], R]) -> tuple[R, ...]:
+        """Unzip tuples and build one branch per element; returns what the functions return."""
+        for fn in build_fns:
+            check_callable(fn, "chain.fork_unzip()")
+        chains = self.unzip(len(build_fns)) if build_fns else ()
+        return tuple(fn(c) for fn, c in zip(build_fns, chains, strict=True))
+
+    def fork_result(
+        self: Chain[Ok[A] | Err[B]],
+        ok: Callable[[Chain[A]], R1],
+        err: Callable[[Chain[B]], R2],
+    ) -> tuple[R1, R2]:
+        """Send `Ok.value` down `ok` and `Err.error` down `err`.
+
+        The branch not taken records a `Branching` disposal.
+        """
+        check_callable(ok, "chain.fork_result(ok=...)")
+        check_callable(err, "chain.fork_result(err=...)")
+        index = self._op(Kind.FORK_RESULT, ["ok", "err"])
+        return ok(self._next(index, 0)), err(self._next(index, 1))
+
+    def branch_for_err(
+        self: Chain[Ok[A] | Err[B]], build_fn: Callable[[Chain[B]], object]
+    ) -> Chain[A]:
+        """Build a branch for `Err.error`; continue the chain with `Ok.value`."""
+        check_callable(build_fn, "chain.branch_for_err()")
+        index = self._op(Kind.FORK_RESULT, ["ok", "err"])
+        build_fn(self._next(index, 1))
+        return self._next(index, 0)
+
+    def fork_option(
+        self: Chain[A | None],
+        some: Callable[[Chain[A]], R1],
+        none: Callable[[Chain[None]], R2],
+    ) -> tuple[R1, R2]:
+        """Send `None` down `none` (as `None`) and anything else down `some`.
+
+        The branch not taken records a `Branching` disposal.
+        """
+        check_callable(some, "chain.fork_option(some=...)")
+        check_callable(none, "chain.fork_option(none=...)")
+        index = self._op(Kind.FORK_OPTION, ["some", "none"])
+        return some(self._next(index, 0)), none(self._next(index, 1))
+
+    def branch_for_none(
+        self: Chain[A | None], build_fn: Callable[[Chain[None]], object]
+    ) -> Chain[A]:
+        """Build a branch for `None`; continue the chain with every other value."""
+        check_callable(build_fn, "chain.branch_for_none()")
+        index = self._op(Kind.FORK_OPTION, ["some", "none"])
+        build_fn(self._next(index, 1))
+        return self._next(index, 0)
+
+    # ------------------------------------------------------------------ filters
+
+    def cancel_on_err(self: Chain[Ok[A] | Err[B]]) -> Chain[A]:
+        """Pass `Ok.value` on; an `Err` cancels the scope with `Filtered` (S4.2)."""
+        return self._filter("cancel_on_err")
+
+    def dispose_on_err(self: Chain[Ok[A] | Err[B]]) -> Chain[A]:
+        """Pass `Ok.value` on; an `Err` is disposed of (`Filtered`)."""
+        return self._filter("dispose_on_err")
+
+    def dispose_on_ok(self: Chain[Ok[A] | Err[B]]) -> Chain[B]:
+        """Pass `Err.error` on; an `Ok` is disposed of (`Filtered`)."""
+        return self._filter("dispose_on_ok")
+
+    def cancel_on_none(self: Chain[A | None]) -> Chain[A]:
+        """Pass values on unchanged; `None` cancels the scope with `Filtered`."""
+        return self._filter("cancel_on_none")
+
+    def dispose_on_none(self: Chain[A | None]) -> Chain[A]:
+        """Pass values on unchanged; `None` is disposed of (`Filtered`)."""
+        return self._filter("dispose_on_none")
+
+    def dispose_on_some(self: Chain[A | None]) -> Chain[None]:
+        """Pass `None` on; anything else is disposed of (`Filtered`)."""
+        return self._filter("dispose_on_some")
+
+    def cancellation_filter(self, fn: Callable[[T_co], U | None]) -> Chain[U]:
+        """Pass `fn(message)` on; when it returns `None` the scope is cancelled (`Filtered`)."""
+        check_callable(fn, "chain.cancellation_filter()")
+        if is_async_callable(fn):
+            raise InvalidArgument("chain.cancellation_filter() takes a plain function, not an async one")
+        return self._filter("cancellation_filter", fn)
+
+    def disposal_filter(self, fn: Callable[[T_co], U | None]) -> Chain[U]:
+        """Pass `fn(message)` on; when it returns `None` the message is disposed (`Filtered`)."""
+        check_callable(fn, "chain.disposal_filter()")
+        if is_async_callable(fn):
+            raise InvalidArgument("chain.disposal_filter() takes a plain function, not an async one")
+        return self._filter("disposal_filter", fn)
+
+    # ------------------------------------------------------------------ single-message ops
+
+    def then_cancel(self) -> None:
+        """End the chain in a cancel: the scope is cancelled with `Triggered(value=str(msg))`.
+
+        An explicit cancel keeps the scope alive while it can be reached (S2.2).
+        """
+        self._op(Kind.CANCEL, [], params={"quiet": False})
+
+    def then_quiet_cancel(self) -> None:
+        """Like `then_cancel`, with `Triggered(value=None)`."""
+        self._op(Kind.CANCEL, [], params={"quiet": True})
+
+    def trigger(self) -> Chain[None]:
+        """Replace every message with `None`."""
+        return self._filter("trigger")
+
+    def noop(self) -> Chain[T_co]:
+        """Pass every message on unchanged."""
+        return self._filter("noop")
+
+    def spread(self: Chain[Iterable[A]]) -> Chain[A]:
+        """Send one message per element of each iterable; an empty one records `EmptySpread`."""
+        return self._next(self._op(Kind.SPREAD, ["element"]))
+
+    def collect(self, min: int = 0, max: int | None = None) -> Chain[list[T_co]]:
+        """Gather messages into lists (S5).
+
+        Emits exactly `max` items when `max` is reached; otherwise emits what it holds
+        once nothing upstream can send more, if it holds at least `min` (else records
+        `DeficientCollection`). `collect(min=0, max=1)` catches "that branch can no
+        longer happen": it emits `[]`.
+
+        Raises:
+            InvalidArgument: `min < 0` or `max < 1`.
+            BuildError: `min > max`.
+        """
+        check_min_max(min, max, "chain.collect()")
+        return self._next(self._op(Kind.COLLECT, ["collected"], params={"min": min, "max": max}))
+
+    def collect_all(self) -> Chain[list[T_co]]:
+        """`collect(min=0, max=None)`: everything, once upstream falls quiet."""
+        return self.collect(0, None)
+
+    def collect_n(self, n: int) -> Chain[list[T_co]]:
+        """`collect(min=n, max=n)`: lists of exactly `n` items."""
+        return self.collect(n, n)
+
+    def split_outputs(self, keys: Iterable[Hashable] = (), sequence: int = 0) -> SplitOutputs:
+        """End the chain in a split; returns its outputs (`.key(k)`, `.seq(i)`, `.remaining`)."""
+        self._builder._check_free(self._output)
+        split = self._builder.create_split(keys, sequence)
+        self._builder._link(self._output, split._op)
+        return split
+
+    def split(
+        self, build: Callable[[SplitOutputs], R], keys: Iterable[Hashable] = (), sequence: int = 0
+    ) -> R:
+        """Like `split_outputs`, handing the outputs to `build`; returns what it returns."""
+        check_callable(build, "chain.split()")
+        return build(self.split_outputs(keys, sequence))

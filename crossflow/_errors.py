@@ -1,0 +1,90 @@
+"""The exception tree of crossflow.
+
+Every exception that crossflow raises derives from `CrossflowError`::
+
+    CrossflowError
+    ├── BuildError                 building a workflow went wrong; raised before anything runs
+    │   ├── OutputAlreadyConnected an output was connected to a second input slot
+    │   ├── IncompatibleLayout     a handle from another workflow or scope, or a bad shape
+    │   └── CircularCollectError   two collects lie upstream of each other in one scope
+    ├── InvalidArgument            a bad argument (also a `TypeError`)
+    └── WorkflowCancelled          a run ended without a response; carries `.cancellation`
+
+Cancellation of tasks is never expressed with these classes: crossflow lets the
+backend's own cancellation exception travel untouched.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._causes import Cancellation
+
+
+class CrossflowError(Exception):
+    """Base class of every exception raised by crossflow."""
+
+
+class BuildError(CrossflowError):
+    """A workflow could not be built.
+
+    Raised while the build function runs, before any session starts. The message
+    names the operations involved and says how to fix the problem.
+    """
+
+
+class OutputAlreadyConnected(BuildError):
+    """An output was connected to a second input slot.
+
+    An output connects to at most one input slot. To send a message to several
+    places, fork it first (`chain.fork_clone(...)` or `builder.create_fork_clone()`).
+    """
+
+
+class IncompatibleLayout(BuildError):
+    """Handles that do not fit together were used together.
+
+    For example an output of one workflow (or of an enclosing scope) connected to an
+    input slot of another, or an operation whose shape does not fit its message.
+    """
+
+
+class CircularCollectError(BuildError):
+    """Two collect operations lie upstream of each other in the same scope.
+
+    Each would wait for the other to fall quiet, so neither could ever emit.
+    Move one of them into a nested scope (`chain.then_scope(...)`).
+
+    Attributes:
+        conflicts: the pairs of collect operation names that depend on each other.
+    """
+
+    def __init__(self, message: str, conflicts: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(message)
+        self.conflicts = conflicts
+
+
+class InvalidArgument(CrossflowError, TypeError):
+    """A function of crossflow was called with an argument it cannot use.
+
+    Also a `TypeError`, so code that catches bad-argument errors the usual way keeps working.
+    """
+
+
+class WorkflowCancelled(CrossflowError):
+    """A workflow session ended without a response.
+
+    `cancellation.cause` says why (for example `Unreachable` with every disposal that
+    led there, or `ServiceFailed` with the exception a service raised). When a service
+    raised, that exception is also this exception's `__cause__`.
+
+    This is an ordinary `Exception`: it is never the backend's cancellation exception.
+
+    Attributes:
+        cancellation: the `Cancellation` of the workflow's root session.
+    """
+
+    def __init__(self, cancellation: Cancellation) -> None:
+        super().__init__(str(cancellation))
+        self.cancellation = cancellation

@@ -1,0 +1,86 @@
+"""The graph of a scope: operations, their ports and connections.
+
+This is the intermediate form that the builder produces and the runtime executes.
+Every operation has exactly one input slot and numbered output ports; each output
+port is connected to at most one operation's input (or to nothing).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from ._services import ProviderSpec
+    from ._settings import ScopeSettings
+
+
+class Kind(enum.Enum):
+    """What an operation does. The runtime has one handler per kind."""
+
+    START = "start"
+    TERMINATE = "terminate"
+    STREAM_OUT = "stream_out"
+    CALL = "call"  # a blocking function, inline
+    TASK = "task"  # an async function, one task per activation
+    SCOPE = "scope"  # a nested scope or a workflow used as a node
+    FORK_CLONE = "fork_clone"
+    UNZIP = "unzip"
+    FORK_RESULT = "fork_result"
+    FORK_OPTION = "fork_option"
+    FILTER = "filter"  # pass, dispose or cancel, decided per message
+    CANCEL = "cancel"  # an explicit cancel: keeps the scope alive
+    SPREAD = "spread"
+    COLLECT = "collect"
+    SPLIT = "split"
+
+
+@attrs.define(eq=False)
+class Op:
+    """One operation of a scope graph."""
+
+    index: int
+    kind: Kind
+    name: str
+    ports: list[str]
+    targets: list[int | None]
+    fn: Callable[..., Any] | None = None
+    provider: ProviderSpec | None = None
+    graph: Graph | None = None  # nested scope body
+    params: dict[str, Any] = attrs.field(factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<Op {self.index} {self.kind.value} {self.name!r}>"
+
+
+@attrs.define(eq=False)
+class Graph:
+    """The operations of one scope, plus what the build-time analysis found out."""
+
+    name: str
+    settings: ScopeSettings
+    ops: list[Op] = attrs.field(factory=list)
+    start: int = 0
+    terminate: int = 1
+    stream_outs: dict[str, int] = attrs.field(factory=dict)
+    # filled by analyse()
+    useful: list[bool] = attrs.field(factory=list)
+    collects_of: list[tuple[int, ...]] = attrs.field(factory=list)
+    collect_rank: dict[int, int] = attrs.field(factory=dict)
+    frozen: bool = False
+    # the runtime caches its execution plan here; the builder never reads it
+    plan: object = None
+
+    def __repr__(self) -> str:
+        return f"<Graph {self.name!r}: {len(self.ops)} operations>"
+
+    def predecessors(self) -> list[list[int]]:
+        preds: list[list[int]] = [[] for _ in self.ops]
+        for op in self.ops:
+            for t in op.targets:
+                if t is not None:
+                    preds[t].append(op.index)
+        return preds

@@ -1,0 +1,162 @@
+"""Typed references to the ports of operations: what users wire together.
+
+Handles are cheap, immutable and belong to the scope that created them; the builder
+checks that both ends of a connection belong to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar, final
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+T_contra = TypeVar("T_contra", contravariant=True)
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+
+@final
+class Output(Generic[T_co]):
+    """Where an operation's messages come out.
+
+    Connect it to at most one input slot with `builder.connect(output, slot)` or
+    continue from it with `builder.chain(output)`. An output that is never connected
+    discards every message it carries.
+    """
+
+    __slots__ = ("_op", "_owner", "_port")
+
+    def __init__(self, owner: object, op: int, port: int) -> None:
+        self._owner = owner
+        self._op = op
+        self._port = port
+
+    def __repr__(self) -> str:
+        return f"<Output {_describe(self._owner, self._op, self._port)}>"
+
+
+@final
+class InputSlot(Generic[T_contra]):
+    """Where messages go into an operation. Any number of outputs may connect to it."""
+
+    __slots__ = ("_op", "_owner")
+
+    def __init__(self, owner: object, op: int) -> None:
+        self._owner = owner
+        self._op = op
+
+    def __repr__(self) -> str:
+        return f"<InputSlot {_describe(self._owner, self._op, None)}>"
+
+
+def _describe(owner: object, op: int, port: int | None) -> str:
+    describe = getattr(owner, "describe_port", None)
+    if describe is None:
+        return f"op {op} port {port}"
+    text: str = describe(op, port)
+    return text
+
+
+@final
+class StreamOutputs:
+    """The stream outputs of a node, by attribute: `node.streams.progress`."""
+
+    __slots__ = ("_outputs",)
+
+    def __init__(self, outputs: Mapping[str, Output[Any]]) -> None:
+        self._outputs = dict(outputs)
+
+    def __getattr__(self, name: str) -> Output[Any]:
+        try:
+            return self._outputs[name]
+        except KeyError:
+            declared = ", ".join(self._outputs) or "none"
+            raise AttributeError(f"no stream named {name!r}; declared streams: {declared}") from None
+
+    def __iter__(self) -> Any:
+        return iter(self._outputs)
+
+    def __repr__(self) -> str:
+        return f"<StreamOutputs {', '.join(self._outputs) or '(none)'}>"
+
+
+@final
+class StreamInputs:
+    """The stream-out slots of a scope, by attribute: `scope.streams.slices`."""
+
+    __slots__ = ("_slots",)
+
+    def __init__(self, slots: Mapping[str, InputSlot[Any]]) -> None:
+        self._slots = dict(slots)
+
+    def __getattr__(self, name: str) -> InputSlot[Any]:
+        try:
+            return self._slots[name]
+        except KeyError:
+            declared = ", ".join(self._slots) or "none"
+            raise AttributeError(
+                f"no stream named {name!r}; this scope declared: {declared}. "
+                "Declare streams with streams={'name': type} on the workflow or scope."
+            ) from None
+
+    def __iter__(self) -> Any:
+        return iter(self._slots)
+
+    def __repr__(self) -> str:
+        return f"<StreamInputs {', '.join(self._slots) or '(none)'}>"
+
+
+@final
+class Node(Generic[Req, Resp]):
+    """An operation with one input slot and one output (and maybe stream outputs).
+
+    Attributes:
+        name: the operation's name, as it appears in disposals and cancellations.
+        input: where requests go in.
+        output: where responses come out.
+        streams: the stream outputs, by attribute (`node.streams.progress`).
+    """
+
+    __slots__ = ("input", "name", "output", "streams")
+
+    def __init__(
+        self,
+        name: str,
+        input: InputSlot[Req],
+        output: Output[Resp],
+        streams: StreamOutputs,
+    ) -> None:
+        self.name = name
+        self.input = input
+        self.output = output
+        self.streams = streams
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name!r}>"
+
+
+@final
+class Scope(Generic[Req, Resp]):
+    """The ports of a scope, handed to a build function.
+
+    Attributes:
+        name: the scope's name.
+        start: yields the request exactly once per session (S1.2).
+        terminate: the first message that reaches it is the response (S1.3).
+        streams: one input slot per declared stream; messages sent there leave the
+            session as stream messages (S1.6).
+    """
+
+    __slots__ = ("name", "start", "streams", "terminate")
+
+    def __init__(
+        self, name: str, start: Output[Req], terminate: InputSlot[Resp], streams: StreamInputs
+    ) -> None:
+        self.name = name
+        self.start = start
+        self.terminate = terminate
+        self.streams = streams
+
+    def __repr__(self) -> str:
+        return f"<Scope {self.name!r}>"

@@ -1,0 +1,75 @@
+"""Turning whatever the user passes as a provider into one description the builder uses."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._services import Service, callable_name, check_callable, is_async_callable
+
+if TYPE_CHECKING:
+    from ._graph import Graph
+
+
+@attrs.frozen
+class ProviderSpec:
+    """What a node runs: a blocking call, an async task, or a nested workflow session."""
+
+    kind: str  # "call" | "task" | "scope"
+    name: str
+    fn: Callable[..., Any] | None = None
+    streams: tuple[str, ...] = ()
+    graph: Graph | None = None
+    tuple_size: int | None = None  # known length of a tuple response, for unzip
+
+
+def tuple_size_of(fn: object) -> int | None:
+    """The fixed length of the tuple `fn` is annotated to return, if it says so."""
+    try:
+        target = fn.func if hasattr(fn, "func") else fn  # functools.partial
+        hints = typing.get_type_hints(target)
+    except Exception:  # annotations that cannot be resolved simply give no hint
+        return None
+    ret = hints.get("return")
+    origin = typing.get_origin(ret)
+    if origin is typing.Coroutine or (origin is not None and getattr(origin, "__name__", "") == "Coroutine"):
+        args = typing.get_args(ret)
+        ret = args[-1] if args else None
+        origin = typing.get_origin(ret)
+    if origin is tuple:
+        args = typing.get_args(ret)
+        if args and args[-1] is not Ellipsis and args != ((),):
+            return len(args)
+    return None
+
+
+def classify(provider: object, where: str) -> ProviderSpec:
+    """Describe `provider`, or raise `InvalidArgument` saying what was wrong with it."""
+    from ._workflow import Workflow  # a workflow is a provider; avoid an import cycle
+
+    if isinstance(provider, Workflow):
+        return ProviderSpec(
+            kind="scope",
+            name=provider.name,
+            streams=tuple(provider.streams),
+            graph=provider._graph,
+        )
+    if isinstance(provider, Service):
+        return ProviderSpec(
+            kind="task" if provider.is_async else "call",
+            name=provider.name,
+            fn=provider.fn,
+            streams=tuple(provider.streams),
+            tuple_size=tuple_size_of(provider.fn),
+        )
+    check_callable(provider, where)
+    assert callable(provider)  # invariant: check_callable rejected everything else
+    return ProviderSpec(
+        kind="task" if is_async_callable(provider) else "call",
+        name=callable_name(provider),
+        fn=provider,
+        tuple_size=tuple_size_of(provider),
+    )

@@ -1,0 +1,385 @@
+"""The engine: one per run; a FIFO of ready messages and the sessions they belong to.
+
+Everything here is synchronous except the coroutine that runs an async activation.
+The engine never starts a task on its own: it asks for one (`spawn`), and the driver
+(`_run.py`) decides where it runs. A chain of blocking operations therefore runs
+without any task at all.
+
+Ordering (S8): messages are processed one at a time in the order they were queued,
+shared by the root session and all its nested sessions (breadth-first). When the
+queue is empty, collects that fell quiet react (upstream ones first) and then the
+sessions whose activity dropped to nothing are checked for reachability (S2, S5.2).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .._causes import (
+    Cancellation,
+    CancellationCause,
+    DeficientCollection,
+    Disposal,
+    DisposalCause,
+    Interrupted,
+    ScopeCancelled,
+    ServiceFailed,
+    Unreachable,
+    UserCancelled,
+)
+from .._state import SessionState
+from ._plan import plan_of
+from ._session import Activation, CollectState, Session
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
+    from .._graph import Graph
+
+RUNNING = SessionState.RUNNING
+TERMINATING = SessionState.TERMINATING
+CANCELLING = SessionState.CANCELLING
+
+
+class Engine:
+    """Runs the sessions of one `run` call."""
+
+    __slots__ = (
+        "checks",
+        "collect_checks",
+        "done",
+        "flushing",
+        "pending",
+        "queue",
+        "root",
+        "tg",
+    )
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[Session, int, Any]] = deque()
+        self.tg: TaskGroup | None = None
+        self.pending: list[Activation] = []
+        self.checks: list[Session] = []
+        self.collect_checks: list[tuple[Session, int]] = []
+        self.flushing = False
+        self.root: Session | None = None
+        self.done: anyio.Event | None = None
+
+    def __repr__(self) -> str:
+        return f"<Engine root={self.root!r} queued={len(self.queue)}>"
+
+    # ------------------------------------------------------------------ sessions
+
+    def open(self, graph: Graph, request: Any, parent: Session | None, parent_op: int) -> Session:
+        """Open a session of `graph` and send it its request (S1.1, S1.2)."""
+        plan = plan_of(graph)
+        session = Session(graph, plan, parent, parent_op)
+        if parent is None:
+            self.root = session
+        else:
+            if parent.children is None:
+                parent.children = set()
+            parent.children.add(session)
+            self.inc(parent, parent_op)
+        target = plan.start_target
+        if target < 0:
+            # S2.3: inherent unreachability, before any operation runs
+            self.cancel(session, Unreachable(graph.name, ()))
+        else:
+            self.send(session, target, request)
+        return session
+
+    def terminate(self, session: Session, response: Any) -> None:
+        """The first message to reach terminate is the response (S1.3); cleanup starts (S1.4)."""
+        if session.state is not RUNNING:
+            return
+        session.response = response
+        session.state = TERMINATING
+        self._clean(session)
+
+    def cancel(self, session: Session, cause: CancellationCause) -> None:
+        """Cancel a running session with `cause`; cleanup starts (S6.1)."""
+        if session.state is not RUNNING:
+            return
+        session.cancellation = Cancellation(cause)
+        session.state = CANCELLING
+        self._clean(session)
+
+    def fail(self, session: Session, op: int, error: Exception) -> None:
+        """A service raised: cancel the innermost session running it (S4.3)."""
+        self.cancel(session, ServiceFailed(session.plan.names[op], error))
+
+    def cancel_from_outside(self, reason: str) -> None:
+        root = self.root
+        if root is not None:
+            self.cancel(root, UserCancelled(reason))
+
+    def _clean(self, session: Session) -> None:
+        # S6.1 operation cleanup: queued inputs are dropped lazily (the queue skips
+        # sessions that are not running), tasks are cancelled, children are cleaned up.
+        if session.tasks:
+            for activation in session.tasks:
+                activation.cancel()
+        if session.children:
+            reason = Interrupted(session.graph.name)
+            for child in list(session.children):
+                self.cancel(child, reason)
+        self._maybe_finish(session)
+
+    def _maybe_finish(self, session: Session) -> None:
+        if session.tasks or session.children:
+            return
+        if session.state is not TERMINATING and session.state is not CANCELLING:
+            return
+        # S6.3: only now is the outcome delivered
+        session.state = (
+            SessionState.TERMINATED if session.state is TERMINATING else SessionState.CANCELLED
+        )
+        parent = session.parent
+        if parent is None:
+            if self.done is not None:
+                self.done.set()
+            return
+        assert parent.children is not None  # invariant: a child is registered with its parent
+        parent.children.discard(session)
+        if parent.state is RUNNING:
+            op = session.parent_op
+            if session.state is SessionState.TERMINATED:
+                target = parent.plan.targets[op][0]
+                if target >= 0:
+                    self.send(parent, target, session.response)
+            else:
+                assert session.cancellation is not None
+                # S1.7: a cancelled child is a disposal for its parent
+                self.dispose(parent, op, ScopeCancelled(session.cancellation))
+            self.dec(parent, op)
+        else:
+            self._maybe_finish(parent)
+
+    # ------------------------------------------------------------------ activity
+
+    def send(self, session: Session, target: int, msg: Any) -> None:
+        """Queue `msg` for operation `target` of `session` (`target >= 0`)."""
+        self.queue.append((session, target, msg))
+        session.act[target] += 1
+        plan = session.plan
+        if plan.useful[target]:
+            session.live += 1
+        cs = plan.collects_of[target]
+        if cs:
+            self._up(session, cs)
+
+    def inc(self, session: Session, op: int) -> None:
+        """Operation `op` gained an activity unit (a task, a child session)."""
+        session.act[op] += 1
+        plan = session.plan
+        if plan.useful[op]:
+            session.live += 1
+        cs = plan.collects_of[op]
+        if cs:
+            self._up(session, cs)
+
+    def dec(self, session: Session, op: int) -> None:
+        """Operation `op` lost an activity unit."""
+        session.act[op] -= 1
+        plan = session.plan
+        if plan.useful[op]:
+            session.live -= 1
+            if not session.live:
+                self.checks.append(session)
+        cs = plan.collects_of[op]
+        if cs:
+            self._down(session, cs)
+
+    def dispose(self, session: Session, op: int, cause: DisposalCause) -> None:
+        """Record a disposal; reachability is checked once the queue is empty (S2.4)."""
+        session.disposals.append(Disposal(session.plan.names[op], cause))
+        self.checks.append(session)
+
+    # ------------------------------------------------------------------ collects
+
+    def _up(self, session: Session, collects: tuple[int, ...]) -> None:
+        up = session.up
+        states = session.collects
+        assert up is not None and states is not None
+        for c in collects:
+            up[c] += 1
+            state = states[c]
+            if not state.armed:
+                state.armed = True
+                self._update_holding(session, c, state)
+
+    def _down(self, session: Session, collects: tuple[int, ...]) -> None:
+        up = session.up
+        states = session.collects
+        assert up is not None and states is not None
+        for c in collects:
+            up[c] -= 1
+            if not up[c] and states[c].armed:
+                self.collect_checks.append((session, c))
+
+    def _update_holding(self, session: Session, c: int, state: CollectState) -> None:
+        holding = state.armed and len(state.items) >= session.plan.collect_min[c]
+        if holding is state.holding:
+            return
+        state.holding = holding
+        # a collect that will emit counts as activity, for reachability and for the
+        # collects downstream of it (S5.2)
+        plan = session.plan
+        if plan.useful[c]:
+            session.live += 1 if holding else -1
+            if not session.live:
+                self.checks.append(session)
+        cs = plan.collects_of[c]
+        if cs:
+            if holding:
+                self._up(session, cs)
+            else:
+                self._down(session, cs)
+
+    def collect_arrival(self, session: Session, c: int, msg: Any) -> None:
+        """An item reached collect `c` (S5.1, S5.2)."""
+        states = session.collects
+        up = session.up
+        assert states is not None and up is not None
+        state = states[c]
+        state.items.append(msg)
+        state.armed = True
+        plan = session.plan
+        maximum = plan.collect_max[c]
+        if maximum is not None and len(state.items) >= maximum:
+            out = state.items[:maximum]
+            del state.items[:maximum]
+            self._update_holding(session, c, state)
+            target = plan.targets[c][0]
+            if target >= 0:
+                self.send(session, target, out)
+            return
+        self._update_holding(session, c, state)
+        # the message being handled still counts in act[c]
+        if not up[c] and session.act[c] == 1:
+            self._fire(session, c, state)
+
+    def _fire(self, session: Session, c: int, state: CollectState) -> None:
+        """Upstream of collect `c` fell quiet: emit, or record a deficient collection."""
+        state.armed = False
+        self._update_holding(session, c, state)
+        plan = session.plan
+        minimum = plan.collect_min[c]
+        if len(state.items) >= minimum:
+            out, state.items = state.items, []
+            target = plan.targets[c][0]
+            if target >= 0:
+                self.send(session, target, out)
+        else:
+            self.dispose(session, c, DeficientCollection(plan.names[c], minimum, len(state.items)))
+
+    # ------------------------------------------------------------------ the loop
+
+    def flush(self) -> None:
+        """Process queued messages until nothing is left to do synchronously."""
+        if self.flushing:
+            return
+        self.flushing = True
+        try:
+            queue = self.queue
+            popleft = queue.popleft
+            while True:
+                while queue:
+                    session, op, msg = popleft()
+                    if session.state is not RUNNING:
+                        continue  # S6.1: queued inputs of a cleaned-up session are dropped
+                    plan = session.plan
+                    plan.handlers[op](self, session, msg)
+                    # the message counted as activity until it was handled
+                    session.act[op] -= 1
+                    if plan.useful[op]:
+                        session.live -= 1
+                        if not session.live:
+                            self.checks.append(session)
+                    cs = plan.collects_of[op]
+                    if cs:
+                        self._down(session, cs)
+                if not self.collect_checks and not self.checks:
+                    return
+                self._settle()
+        finally:
+            self.flushing = False
+
+    def _settle(self) -> None:
+        if self.collect_checks:
+            pending = sorted(self.collect_checks, key=lambda e: e[0].plan.collect_rank[e[1]])
+            self.collect_checks = []
+            for position, (session, c) in enumerate(pending):
+                if session.state is not RUNNING:
+                    continue
+                assert session.collects is not None and session.up is not None
+                state = session.collects[c]
+                if state.armed and not session.up[c] and not session.act[c]:
+                    self._fire(session, c, state)
+                    if self.queue:
+                        # upstream collects first: let what it emitted move on (S5.2)
+                        self.collect_checks.extend(pending[position + 1 :])
+                        return
+            if self.collect_checks:
+                return
+        checks, self.checks = self.checks, []
+        for session in checks:
+            if session.state is RUNNING and not session.live:
+                self.cancel(session, Unreachable(session.graph.name, tuple(session.disposals)))
+
+    # ------------------------------------------------------------------ tasks
+
+    def spawn(self, session: Session, op: int, msg: Any) -> None:
+        """Ask for an async activation of `op`; it counts as activity until it ends."""
+        activation = Activation(session, op, msg)
+        if session.tasks is None:
+            session.tasks = set()
+        session.tasks.add(activation)
+        self.inc(session, op)
+        if self.tg is not None:
+            self.tg.start_soon(self.run_activation, activation)
+        else:
+            self.pending.append(activation)
+
+    async def run_activation(self, activation: Activation) -> None:
+        """The coroutine of one async activation; always reports back to the engine."""
+        from ._ops import call_async
+
+        session = activation.session
+        ok = False
+        result: Any = None
+        try:
+            if activation.cancelled or session.state is not RUNNING:
+                return  # cleaned up before it could start: the service never runs
+            with anyio.CancelScope() as scope:
+                activation.scope = scope
+                result = await call_async(self, activation)
+                ok = not scope.cancel_called
+        except anyio.get_cancelled_exc_class():
+            # only cancellation from outside the run escapes our own cancel scope
+            self.cancel_from_outside("the task awaiting the run was cancelled")
+            raise
+        except Exception as error:
+            if session.state is RUNNING:
+                self.fail(session, activation.op, error)
+        finally:
+            self._activation_ended(activation, ok, result)
+
+    def _activation_ended(self, activation: Activation, ok: bool, result: Any) -> None:
+        session = activation.session
+        assert session.tasks is not None
+        session.tasks.discard(activation)
+        if session.state is RUNNING:
+            op = activation.op
+            if ok:
+                target = session.plan.targets[op][0]
+                if target >= 0:
+                    self.send(session, target, result)
+            self.dec(session, op)
+        else:
+            self._maybe_finish(session)
+        self.flush()

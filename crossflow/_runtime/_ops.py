@@ -1,0 +1,385 @@
+"""One handler per operation kind: what happens when a message reaches an operation."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from .._causes import (
+    Branching,
+    EmptySpread,
+    Filtered,
+    IncompleteSplit,
+    Triggered,
+    UnusedStreams,
+)
+from .._graph import Graph, Kind, Op
+from .._results import Err, Ok
+from .._services import StreamSender, Streams
+from .._state import SessionState
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+    from ._plan import Handler, Plan
+    from ._session import Activation, Session
+
+RUNNING = SessionState.RUNNING
+
+# messages of these types are immutable: a fork can share them instead of copying
+_SHARED = frozenset({int, float, complex, str, bytes, bool, type(None), frozenset, range})
+
+
+def _clone(msg: Any) -> Any:
+    if type(msg) in _SHARED:
+        return msg
+    if type(msg) is tuple and all(type(x) in _SHARED for x in msg):
+        return msg
+    return copy.deepcopy(msg)
+
+
+def _type_error(name: str, expected: str, msg: Any) -> TypeError:
+    return TypeError(f"{name} expects {expected}, got {msg!r} of type {type(msg).__name__}")
+
+
+def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
+    index = op.index
+    name = op.name
+    targets = plan.targets[index]
+    kind = op.kind
+    target = targets[0] if targets else -1
+
+    if kind is Kind.CALL:
+        fn = op.fn
+        assert fn is not None
+        streams = op.provider.streams if op.provider is not None else ()
+        if streams:
+            return _call_with_streams(index, name, fn, streams, targets)
+
+        def call(engine: Engine, s: Session, msg: Any) -> None:
+            try:
+                result = fn(msg)
+            except Exception as error:
+                engine.fail(s, index, error)
+                return
+            if target >= 0:
+                engine.send(s, target, result)
+
+        return call
+
+    if kind is Kind.TASK:
+
+        def task(engine: Engine, s: Session, msg: Any) -> None:
+            engine.spawn(s, index, msg)
+
+        return task
+
+    if kind is Kind.SCOPE:
+        child_graph = op.graph
+        assert child_graph is not None
+
+        def scope(engine: Engine, s: Session, msg: Any) -> None:
+            engine.open(child_graph, msg, s, index)
+
+        return scope
+
+    if kind is Kind.TERMINATE:
+
+        def terminate(engine: Engine, s: Session, msg: Any) -> None:
+            engine.terminate(s, msg)
+
+        return terminate
+
+    if kind is Kind.STREAM_OUT:
+        stream = op.params["stream"]
+
+        def stream_out(engine: Engine, s: Session, msg: Any) -> None:
+            parent = s.parent
+            if parent is None or parent.state is not RUNNING:
+                return  # a root session's streams are not captured by `run`
+            scope_op = parent.graph.ops[s.parent_op]
+            port = scope_op.ports.index(stream)
+            t = parent.plan.targets[s.parent_op][port]
+            if t >= 0:
+                engine.send(parent, t, msg)
+
+        return stream_out
+
+    if kind is Kind.FORK_CLONE:
+        live_targets = [t for t in targets if t >= 0]
+
+        def fork_clone(engine: Engine, s: Session, msg: Any) -> None:
+            first = True
+            for t in live_targets:
+                engine.send(s, t, msg if first else _clone(msg))
+                first = False
+
+        return fork_clone
+
+    if kind is Kind.UNZIP:
+        size = len(targets)
+
+        def unzip(engine: Engine, s: Session, msg: Any) -> None:
+            if not isinstance(msg, (tuple, list)) or len(msg) != size:
+                engine.fail(s, index, _type_error(name, f"a tuple of {size} elements", msg))
+                return
+            for t, element in zip(targets, msg, strict=True):
+                if t >= 0:
+                    engine.send(s, t, element)
+
+        return unzip
+
+    if kind is Kind.FORK_RESULT:
+        ok_t, err_t = targets
+
+        def fork_result(engine: Engine, s: Session, msg: Any) -> None:
+            if isinstance(msg, Ok):
+                engine.dispose(s, index, Branching(name, "err"))
+                if ok_t >= 0:
+                    engine.send(s, ok_t, msg.value)
+            elif isinstance(msg, Err):
+                engine.dispose(s, index, Branching(name, "ok"))
+                if err_t >= 0:
+                    engine.send(s, err_t, msg.error)
+            else:
+                engine.fail(s, index, _type_error(name, "cf.Ok or cf.Err", msg))
+
+        return fork_result
+
+    if kind is Kind.FORK_OPTION:
+        some_t, none_t = targets
+
+        def fork_option(engine: Engine, s: Session, msg: Any) -> None:
+            if msg is None:
+                engine.dispose(s, index, Branching(name, "some"))
+                if none_t >= 0:
+                    engine.send(s, none_t, None)
+            else:
+                engine.dispose(s, index, Branching(name, "none"))
+                if some_t >= 0:
+                    engine.send(s, some_t, msg)
+
+        return fork_option
+
+    if kind is Kind.FILTER:
+        return _filter(op.params["mode"], index, name, op.fn, target)
+
+    if kind is Kind.CANCEL:
+        quiet = op.params["quiet"]
+
+        def cancel(engine: Engine, s: Session, msg: Any) -> None:
+            value: str | None = None
+            if not quiet:
+                try:
+                    value = str(msg)
+                except Exception:  # a message whose __str__ fails is still shown
+                    value = repr(msg)
+            engine.cancel(s, Triggered(name, value))
+
+        return cancel
+
+    if kind is Kind.SPREAD:
+
+        def spread(engine: Engine, s: Session, msg: Any) -> None:
+            try:
+                items = list(msg)
+            except Exception:
+                engine.fail(s, index, _type_error(name, "an iterable", msg))
+                return
+            if not items:
+                engine.dispose(s, index, EmptySpread(name))
+                return
+            if target >= 0:
+                for item in items:
+                    engine.send(s, target, item)
+
+        return spread
+
+    if kind is Kind.COLLECT:
+
+        def collect(engine: Engine, s: Session, msg: Any) -> None:
+            engine.collect_arrival(s, index, msg)
+
+        return collect
+
+    if kind is Kind.SPLIT:
+        return _split(index, name, op.params["keys"], op.params["sequence"], targets)
+
+    assert kind is Kind.START, kind  # invariant: start never receives messages
+
+    def start(engine: Engine, s: Session, msg: Any) -> None:  # pragma: no cover (unreachable)
+        raise AssertionError("start received a message")
+
+    return start
+
+
+def _call_with_streams(
+    index: int, name: str, fn: Any, streams: tuple[str, ...], targets: list[int]
+) -> Handler:
+    target = targets[0]
+    stream_targets = {stream: targets[i + 1] for i, stream in enumerate(streams)}
+
+    def call(engine: Engine, s: Session, msg: Any) -> None:
+        senders = {
+            stream: StreamSender(stream, partial(_stream_send, engine, s, t, False))
+            for stream, t in stream_targets.items()
+        }
+        try:
+            result = fn(msg, streams=Streams(senders))
+        except Exception as error:
+            engine.fail(s, index, error)
+            return
+        unused = tuple(
+            stream for stream, sender in senders.items() if not sender.sent and stream_targets[stream] >= 0
+        )
+        if unused:
+            engine.dispose(s, index, UnusedStreams(name, unused))
+        if target >= 0:
+            engine.send(s, target, result)
+
+    return call
+
+
+def _stream_send(engine: Engine, s: Session, target: int, flush: bool, msg: Any) -> None:
+    # S8.3: after cleanup starts, nothing new enters the session
+    if s.state is not RUNNING or target < 0:
+        return
+    engine.send(s, target, msg)
+    if flush:
+        engine.flush()
+
+
+async def call_async(engine: Engine, activation: Activation) -> Any:
+    """Await the service of an async activation, with its streams if it declared any."""
+    s = activation.session
+    op = s.graph.ops[activation.op]
+    fn = op.fn
+    assert fn is not None
+    streams = op.provider.streams if op.provider is not None else ()
+    if not streams:
+        return await fn(activation.msg)
+    targets = s.plan.targets[activation.op]
+    senders = {
+        stream: StreamSender(stream, partial(_stream_send, engine, s, targets[i + 1], True))
+        for i, stream in enumerate(streams)
+    }
+    return await fn(activation.msg, streams=Streams(senders))
+
+
+def _filter(mode: str, index: int, name: str, fn: Any, target: int) -> Handler:
+    def passed(engine: Engine, s: Session, value: Any) -> None:
+        if target >= 0:
+            engine.send(s, target, value)
+
+    if mode == "noop":
+        return passed
+
+    if mode == "trigger":
+
+        def trigger(engine: Engine, s: Session, msg: Any) -> None:
+            passed(engine, s, None)
+
+        return trigger
+
+    if mode in ("cancel_on_none", "dispose_on_none", "dispose_on_some"):
+        cancels = mode == "cancel_on_none"
+
+        def on_none(engine: Engine, s: Session, msg: Any) -> None:
+            if mode == "dispose_on_some":
+                if msg is None:
+                    passed(engine, s, None)
+                else:
+                    engine.dispose(s, index, Filtered(name, f"dispose_on_some received {msg!r}"))
+            elif msg is not None:
+                passed(engine, s, msg)
+            elif cancels:
+                engine.cancel(s, Filtered(name, "cancel_on_none received None"))
+            else:
+                engine.dispose(s, index, Filtered(name, "dispose_on_none received None"))
+
+        return on_none
+
+    if mode in ("cancel_on_err", "dispose_on_err", "dispose_on_ok"):
+
+        def on_result(engine: Engine, s: Session, msg: Any) -> None:
+            if isinstance(msg, Ok):
+                if mode == "dispose_on_ok":
+                    engine.dispose(s, index, Filtered(name, f"dispose_on_ok received {msg!r}"))
+                else:
+                    passed(engine, s, msg.value)
+            elif isinstance(msg, Err):
+                if mode == "dispose_on_ok":
+                    passed(engine, s, msg.error)
+                elif mode == "cancel_on_err":
+                    engine.cancel(s, Filtered(name, f"cancel_on_err received {msg!r}"))
+                else:
+                    engine.dispose(s, index, Filtered(name, f"dispose_on_err received {msg!r}"))
+            else:
+                engine.fail(s, index, _type_error(name, "cf.Ok or cf.Err", msg))
+
+        return on_result
+
+    assert mode in ("cancellation_filter", "disposal_filter"), mode
+    assert fn is not None
+    cancels = mode == "cancellation_filter"
+
+    def user_filter(engine: Engine, s: Session, msg: Any) -> None:
+        try:
+            value = fn(msg)
+        except Exception as error:
+            engine.fail(s, index, error)
+            return
+        if value is not None:
+            passed(engine, s, value)
+        elif cancels:
+            engine.cancel(s, Filtered(name, f"the cancellation filter returned None for {msg!r}"))
+        else:
+            engine.dispose(s, index, Filtered(name, f"the disposal filter returned None for {msg!r}"))
+
+    return user_filter
+
+
+def _split(
+    index: int, name: str, keys: tuple[Any, ...], sequence: int, targets: list[int]
+) -> Handler:
+    key_port = {k: i for i, k in enumerate(keys)}
+    n_keys = len(keys)
+    remaining = n_keys + sequence
+    labels = [f"key:{k!r}" for k in keys] + [f"seq:{i}" for i in range(sequence)] + ["remaining"]
+
+    def split(engine: Engine, s: Session, msg: Any) -> None:
+        if isinstance(msg, Mapping):
+            entries: list[tuple[int, Any]] = []
+            numbered = 0
+            for k, v in msg.items():
+                if k in key_port:
+                    entries.append((key_port[k], v))
+                else:
+                    port = n_keys + numbered if numbered < sequence else remaining
+                    numbered += 1
+                    entries.append((port, (k, v)))
+        elif isinstance(msg, Sequence) and not isinstance(msg, (str, bytes)):
+            entries = []
+            numbered = 0
+            for position, v in enumerate(msg):
+                if position in key_port and not isinstance(position, bool):
+                    entries.append((key_port[position], v))
+                else:
+                    port = n_keys + numbered if numbered < sequence else remaining
+                    numbered += 1
+                    entries.append((port, v))
+        else:
+            engine.fail(s, index, _type_error(name, "a list, tuple or dict", msg))
+            return
+        got = [False] * len(targets)
+        for port, value in entries:
+            got[port] = True
+            t = targets[port]
+            if t >= 0:
+                engine.send(s, t, value)
+        missing = tuple(labels[p] for p, t in enumerate(targets) if t >= 0 and not got[p])
+        if missing:
+            engine.dispose(s, index, IncompleteSplit(name, missing))
+
+    return split

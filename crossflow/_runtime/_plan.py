@@ -1,0 +1,59 @@
+"""The execution plan of a graph: flat arrays the engine reads on its hot path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._graph import Graph, Kind
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+    from ._session import Session
+
+Handler = Callable[["Engine", "Session", Any], None]
+
+
+class Plan:
+    """Per-graph arrays built once and cached on the graph."""
+
+    __slots__ = (
+        "collect_max",
+        "collect_min",
+        "collect_rank",
+        "collects",
+        "collects_of",
+        "handlers",
+        "names",
+        "size",
+        "start_target",
+        "targets",
+        "useful",
+    )
+
+    def __init__(self, graph: Graph) -> None:
+        from ._ops import make_handler
+
+        self.size = len(graph.ops)
+        self.names = [op.name for op in graph.ops]
+        self.targets: list[list[int]] = [
+            [-1 if t is None else t for t in op.targets] for op in graph.ops
+        ]
+        self.useful = list(graph.useful)
+        self.collects_of = list(graph.collects_of)
+        self.collects = tuple(op.index for op in graph.ops if op.kind is Kind.COLLECT)
+        self.collect_rank = dict(graph.collect_rank)
+        self.collect_min = {c: graph.ops[c].params["min"] for c in self.collects}
+        self.collect_max = {c: graph.ops[c].params["max"] for c in self.collects}
+        start = graph.ops[graph.start].targets[0]
+        # S2.3: no path from start to terminate or an explicit cancel
+        self.start_target = -1 if start is None or not graph.useful[start] else start
+        self.handlers: list[Handler] = [make_handler(graph, op, self) for op in graph.ops]
+
+
+def plan_of(graph: Graph) -> Plan:
+    plan = graph.plan
+    if plan is None:
+        plan = graph.plan = Plan(graph)
+    assert isinstance(plan, Plan)  # invariant: only the runtime writes graph.plan
+    return plan

@@ -1,0 +1,106 @@
+"""Per-session state: activity counters, collects, tasks, children, the outcome."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._state import SessionState
+
+if TYPE_CHECKING:
+    import anyio
+
+    from .._causes import Cancellation, Disposal
+    from .._graph import Graph
+    from ._plan import Plan
+
+RUNNING = SessionState.RUNNING
+
+
+class CollectState:
+    """What one collect holds for one session (S5)."""
+
+    __slots__ = ("armed", "holding", "items")
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        # armed: upstream activity or an item arrived since the last emission (S5.4)
+        self.armed = False
+        # holding: armed with at least `min` items, so it will emit: counts as activity
+        self.holding = False
+
+    def __repr__(self) -> str:
+        return f"<CollectState {len(self.items)} items armed={self.armed}>"
+
+
+class Activation:
+    """One run of an async service for one message of one session."""
+
+    __slots__ = ("cancelled", "msg", "op", "scope", "session")
+
+    def __init__(self, session: Session, op: int, msg: Any) -> None:
+        self.session = session
+        self.op = op
+        self.msg = msg
+        self.scope: anyio.CancelScope | None = None
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.scope is not None:
+            self.scope.cancel()
+
+    def __repr__(self) -> str:
+        return f"<Activation {self.session.graph.ops[self.op].name!r} cancelled={self.cancelled}>"
+
+
+class Session:
+    """One run of one scope: the root session of a run, or a child of a nested scope."""
+
+    __slots__ = (
+        "act",
+        "cancellation",
+        "children",
+        "collects",
+        "disposals",
+        "graph",
+        "live",
+        "parent",
+        "parent_op",
+        "plan",
+        "response",
+        "state",
+        "tasks",
+        "up",
+    )
+
+    def __init__(self, graph: Graph, plan: Plan, parent: Session | None, parent_op: int) -> None:
+        self.graph = graph
+        self.plan = plan
+        self.parent = parent
+        self.parent_op = parent_op
+        self.state = RUNNING
+        # act[i]: activity units of operation i (queued inputs, tasks, child sessions)
+        self.act = [0] * plan.size
+        # live: activity units on operations that can reach terminate or a cancel (S2.2)
+        self.live = 0
+        self.up: list[int] | None = [0] * plan.size if plan.collects else None
+        self.collects: dict[int, CollectState] | None = (
+            {c: CollectState() for c in plan.collects} if plan.collects else None
+        )
+        self.disposals: list[Disposal] = []
+        self.tasks: set[Activation] | None = None
+        self.children: set[Session] | None = None
+        self.response: Any = None
+        self.cancellation: Cancellation | None = None
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    def __repr__(self) -> str:
+        tasks = len(self.tasks) if self.tasks else 0
+        children = len(self.children) if self.children else 0
+        return (
+            f"<Session {self.graph.name!r} {self.state.value}: {self.live} live, "
+            f"{tasks} tasks, {children} child sessions, {len(self.disposals)} disposals>"
+        )

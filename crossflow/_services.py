@@ -1,0 +1,225 @@
+"""Services: functions that nodes call, with their options and declared streams."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Generic, Protocol, TypeVar, final, overload
+
+from ._errors import InvalidArgument
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Req_contra = TypeVar("Req_contra", contravariant=True)
+Resp_co = TypeVar("Resp_co", covariant=True)
+
+
+def callable_name(fn: object) -> str:
+    """The name a node gets by default: the function's `__qualname__`."""
+    if isinstance(fn, functools.partial):
+        return callable_name(fn.func)
+    name = getattr(fn, "__qualname__", None)
+    if isinstance(name, str):
+        return name
+    return type(fn).__qualname__
+
+
+def is_async_callable(fn: object) -> bool:
+    """True for `async def` functions, partials of them and objects with an async `__call__`."""
+    if inspect.iscoroutinefunction(fn):
+        return True
+    if isinstance(fn, functools.partial):
+        return is_async_callable(fn.func)
+    call = getattr(type(fn), "__call__", None)
+    return inspect.iscoroutinefunction(call)
+
+
+def check_callable(fn: object, where: str) -> None:
+    """Reject what cannot be a service, with a message that says what to pass instead."""
+    if inspect.iscoroutine(fn):
+        name = getattr(fn, "__qualname__", "the function")
+        fn.close()  # it will never run; closing it avoids a "never awaited" warning
+        raise InvalidArgument(
+            f"{where} got a coroutine object ({name}(...) was called): pass the async "
+            f"function itself, for example `.then({name})`, not `.then({name}(...))`"
+        )
+    if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+        raise InvalidArgument(
+            f"{where} got the generator function {callable_name(fn)!r}: a service returns one "
+            "response per request. To send several messages, declare streams with "
+            "`@cf.service(streams={...})` and call `streams.<name>.send(...)`, or return a "
+            "list and use `.spread()`"
+        )
+    if not callable(fn):
+        raise InvalidArgument(
+            f"{where} expects a function, a cf.Service or a cf.Workflow, "
+            f"got {fn!r} of type {type(fn).__name__}"
+        )
+
+
+class StreamSender:
+    """Sends messages on one declared stream of a running service activation."""
+
+    __slots__ = ("_name", "_send", "sent")
+
+    def __init__(self, name: str, send: Callable[[Any], None]) -> None:
+        self._name = name
+        self._send = send
+        self.sent = 0
+
+    def send(self, message: Any) -> None:
+        """Send `message` on this stream; it reaches its target before the final response."""
+        self.sent += 1
+        self._send(message)
+
+    def __repr__(self) -> str:
+        return f"<StreamSender {self._name!r}: {self.sent} sent>"
+
+
+@final
+class Streams:
+    """The `streams` keyword argument of a service that declares streams.
+
+    Each declared stream is an attribute with a `send(message)` method:
+    `streams.progress.send(0.5)`.
+    """
+
+    __slots__ = ("_senders",)
+
+    def __init__(self, senders: Mapping[str, StreamSender]) -> None:
+        self._senders = dict(senders)
+
+    def __getattr__(self, name: str) -> StreamSender:
+        try:
+            return self._senders[name]
+        except KeyError:
+            declared = ", ".join(self._senders) or "none"
+            raise AttributeError(
+                f"no stream named {name!r}; the service declared: {declared}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"<Streams {', '.join(self._senders)}>"
+
+
+class _StreamingCallable(Protocol[Req_contra, Resp_co]):
+    def __call__(self, request: Req_contra, /, *, streams: Streams) -> Resp_co: ...
+
+
+@final
+class Service(Generic[Req, Resp]):
+    """A function with options, made by the `cf.service` decorator.
+
+    Use it wherever a provider is expected (`chain.then(svc)`, `builder.create_node(svc)`).
+
+    Attributes:
+        fn: the decorated function.
+        name: the node name it gets by default.
+        streams: the declared streams, name to message type.
+        serial: run one request at a time across all sessions.
+        offload: run a blocking function in a worker thread.
+        is_async: whether `fn` is an `async def` function.
+    """
+
+    __slots__ = ("fn", "is_async", "name", "offload", "serial", "streams")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        streams: Mapping[str, type[Any]] | None = None,
+        serial: bool = False,
+        offload: bool = False,
+    ) -> None:
+        check_callable(fn, "cf.service")
+        if streams is not None and not isinstance(streams, Mapping):
+            raise InvalidArgument(
+                f"cf.service(streams=...) takes a dict of stream name to message type, "
+                f"got {streams!r}"
+            )
+        for key in streams or {}:
+            if not isinstance(key, str) or not key.isidentifier():
+                raise InvalidArgument(
+                    f"cf.service(streams=...): stream names must be identifiers, got {key!r}"
+                )
+        if name is not None and not isinstance(name, str):
+            raise InvalidArgument(f"cf.service(name=...) takes a str, got {name!r}")
+        self.fn = fn
+        self.name = name if name is not None else callable_name(fn)
+        self.streams: dict[str, type[Any]] = dict(streams or {})
+        self.serial = bool(serial)
+        self.offload = bool(offload)
+        self.is_async = is_async_callable(fn)
+        if self.serial:
+            raise InvalidArgument(
+                f"cf.service(serial=True) on {self.name!r}: serial delivery is not available "
+                "in this version of crossflow"
+            )
+        if self.offload:
+            raise InvalidArgument(
+                f"cf.service(offload=True) on {self.name!r}: running blocking services in "
+                "worker threads is not available in this version of crossflow"
+            )
+
+    def __repr__(self) -> str:
+        kind = "async" if self.is_async else "blocking"
+        streams = f" streams={list(self.streams)}" if self.streams else ""
+        return f"<Service {self.name!r} {kind}{streams}>"
+
+
+class _ServiceDecorator:
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+
+    @overload
+    def __call__(
+        self, fn: Callable[[Req], Coroutine[Any, Any, Resp]], /
+    ) -> Service[Req, Resp]: ...
+    @overload
+    def __call__(
+        self, fn: _StreamingCallable[Req, Coroutine[Any, Any, Resp]], /
+    ) -> Service[Req, Resp]: ...
+    @overload
+    def __call__(self, fn: Callable[[Req], Resp], /) -> Service[Req, Resp]: ...
+    @overload
+    def __call__(self, fn: _StreamingCallable[Req, Resp], /) -> Service[Req, Resp]: ...
+    def __call__(self, fn: Callable[..., Any], /) -> Service[Any, Any]:
+        return Service(fn, **self._options)
+
+
+@overload
+def service(fn: Callable[[Req], Coroutine[Any, Any, Resp]], /) -> Service[Req, Resp]: ...
+@overload
+def service(fn: Callable[[Req], Resp], /) -> Service[Req, Resp]: ...
+@overload
+def service(
+    *,
+    streams: Mapping[str, type[Any]] | None = None,
+    name: str | None = None,
+    serial: bool = False,
+    offload: bool = False,
+) -> _ServiceDecorator: ...
+def service(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    streams: Mapping[str, type[Any]] | None = None,
+    name: str | None = None,
+    serial: bool = False,
+    offload: bool = False,
+) -> Service[Any, Any] | _ServiceDecorator:
+    """Turn a function into a `cf.Service`, optionally with declared streams.
+
+    Works bare (`@cf.service`) and with options
+    (`@cf.service(streams={"progress": float}, name="bake")`). A service that declares
+    streams receives a keyword argument `streams`: `streams.progress.send(0.5)`.
+
+    Raises:
+        InvalidArgument: `fn` is not a function (or is a coroutine object), or an
+            option has the wrong type.
+    """
+    if fn is not None:
+        return Service(fn, name=name, streams=streams, serial=serial, offload=offload)
+    return _ServiceDecorator(name=name, streams=streams, serial=serial, offload=offload)

@@ -1,0 +1,141 @@
+"""Workflows: a built, immutable graph that can be run any number of times."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
+
+from ._builder import build_graph, check_settings, check_streams
+from ._errors import InvalidArgument
+from ._services import callable_name
+
+if TYPE_CHECKING:
+    from ._builder import Builder
+    from ._graph import Graph
+    from ._handles import Scope
+    from ._settings import ScopeSettings
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+
+@final
+class Workflow(Generic[Req, Resp]):
+    """A built workflow: run it with `await wf.run(request)` or `wf.run_sync(request)`.
+
+    A workflow is also a provider: use it as a node of another workflow
+    (`chain.then(wf)`), where it runs as a nested session per message (S1.1).
+
+    Attributes:
+        name: the workflow's name (its root scope's name).
+        streams: the declared stream-out names and their message types.
+    """
+
+    __slots__ = ("_graph", "name", "streams")
+
+    def __init__(self, graph: Graph, streams: Mapping[str, type[Any]]) -> None:
+        self._graph = graph
+        self.name = graph.name
+        self.streams = dict(streams)
+
+    def __repr__(self) -> str:
+        return f"<Workflow {self.name!r}: {len(self._graph.ops)} operations>"
+
+    @staticmethod
+    def build(
+        build_fn: Callable[[Scope[Req, Resp], Builder], None],
+        *,
+        name: str | None = None,
+        streams: Mapping[str, type[Any]] | None = None,
+        settings: ScopeSettings | None = None,
+    ) -> Workflow[Req, Resp]:
+        """Build a workflow by calling `build_fn(scope, builder)` once.
+
+        Raises:
+            BuildError: the graph is wrong (the message says where and how to fix it).
+            InvalidArgument: an argument has the wrong type.
+        """
+        if not callable(build_fn):
+            raise InvalidArgument(
+                f"Workflow.build expects a build function (scope, builder) -> None, got {build_fn!r}"
+            )
+        if name is not None and not isinstance(name, str):
+            raise InvalidArgument(f"Workflow.build(name=...) takes a str, got {name!r}")
+        stream_types = check_streams(streams, "Workflow.build()")
+        graph = build_graph(
+            build_fn,
+            name=name if name is not None else callable_name(build_fn),
+            settings=check_settings(settings, "Workflow.build()"),
+            streams=stream_types,
+        )
+        return Workflow(graph, stream_types)
+
+    async def run(self, request: Req) -> Resp:
+        """Run one session of the workflow and return its response.
+
+        Works inside any anyio event loop (asyncio or trio). Each call is an
+        independent session. A workflow made only of blocking operations runs without
+        starting any task.
+
+        If the task awaiting `run` is cancelled, the session is cancelled
+        (`UserCancelled`), its cleanup is awaited, and the backend's own cancellation
+        exception propagates.
+
+        Raises:
+            WorkflowCancelled: the session was cancelled; `.cancellation.cause` says why.
+                When a service raised, its exception is the `__cause__`.
+        """
+        from ._runtime._run import run_workflow  # the runtime depends on us, not the reverse
+
+        result: Resp = await run_workflow(self._graph, request)
+        return result
+
+    def run_sync(
+        self, request: Req, *, backend: Literal["asyncio", "trio"] = "asyncio"
+    ) -> Resp:
+        """Run one session from synchronous code, starting an event loop for it.
+
+        Raises:
+            WorkflowCancelled: the session was cancelled.
+            RuntimeError: called from inside a running event loop (use `await run`).
+        """
+        import anyio
+
+        if backend not in ("asyncio", "trio"):
+            raise InvalidArgument(f"run_sync(backend=...) must be 'asyncio' or 'trio', got {backend!r}")
+        return anyio.run(self.run, request, backend=backend)
+
+
+@overload
+def workflow(build_fn: Callable[[Scope[Req, Resp], Builder], None], /) -> Workflow[Req, Resp]: ...
+@overload
+def workflow(
+    *,
+    name: str | None = None,
+    streams: Mapping[str, type[Any]] | None = None,
+    settings: ScopeSettings | None = None,
+) -> Callable[[Callable[[Scope[Req, Resp], Builder], None]], Workflow[Req, Resp]]: ...
+def workflow(
+    build_fn: Callable[..., None] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    streams: Mapping[str, type[Any]] | None = None,
+    settings: ScopeSettings | None = None,
+) -> Any:
+    """Build a workflow from a build function: `@cf.workflow` or `@cf.workflow(name=...)`.
+
+    The build function takes `(scope: cf.Scope[Req, Resp], builder: cf.Builder)`;
+    type checkers infer `Workflow[Req, Resp]` from the `scope` annotation.
+
+    Raises:
+        BuildError: the graph is wrong.
+        InvalidArgument: an argument has the wrong type.
+    """
+    if build_fn is not None:
+        return Workflow.build(build_fn, name=name, streams=streams, settings=settings)
+
+    def decorate(fn: Callable[..., None]) -> Workflow[Any, Any]:
+        return Workflow.build(fn, name=name, streams=streams, settings=settings)
+
+    return decorate
