@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
-    from ._services import ProviderSpec
+    from ._providers import ProviderSpec
     from ._settings import ScopeSettings
 
 

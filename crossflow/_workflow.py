@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
 from ._builder import build_graph, check_settings, check_streams
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
+
+_run_workflow: Callable[[Graph, Any], Awaitable[Any]] | None = None
 
 
 @final
@@ -85,9 +87,13 @@ class Workflow(Generic[Req, Resp]):
             WorkflowCancelled: the session was cancelled; `.cancellation.cause` says why.
                 When a service raised, its exception is the `__cause__`.
         """
-        from ._runtime._run import run_workflow  # the runtime depends on us, not the reverse
+        global _run_workflow
+        if _run_workflow is None:
+            # imported on first use: the runtime depends on workflows, not the reverse
+            from ._runtime._run import run_workflow
 
-        result: Resp = await run_workflow(self._graph, request)
+            _run_workflow = run_workflow
+        result: Resp = await _run_workflow(self._graph, request)
         return result
 
     def run_sync(

@@ -298,11 +298,12 @@ class Engine:
                     session.act[op] -= 1
                     if plan.useful[op]:
                         session.live -= 1
-                        if not session.live:
+                        if not session.live and session.state is RUNNING:
                             self.checks.append(session)
-                    cs = plan.collects_of[op]
-                    if cs:
-                        self._down(session, cs)
+                    if plan.collects:
+                        cs = plan.collects_of[op]
+                        if cs:
+                            self._down(session, cs)
                 if not self.collect_checks and not self.checks:
                     return
                 self._settle()

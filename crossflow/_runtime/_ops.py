@@ -57,14 +57,32 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
         if streams:
             return _call_with_streams(index, name, fn, streams, targets)
 
+        if target < 0:
+
+            def call_to_nowhere(engine: Engine, s: Session, msg: Any) -> None:
+                try:
+                    fn(msg)
+                except Exception as error:
+                    engine.fail(s, index, error)
+
+            return call_to_nowhere
+
+        # the hot path of a chain of blocking operations: `engine.send`, inlined
+        useful = plan.useful[target]
+        collects = plan.collects_of[target]
+
         def call(engine: Engine, s: Session, msg: Any) -> None:
             try:
                 result = fn(msg)
             except Exception as error:
                 engine.fail(s, index, error)
                 return
-            if target >= 0:
-                engine.send(s, target, result)
+            engine.queue.append((s, target, result))
+            s.act[target] += 1
+            if useful:
+                s.live += 1
+            if collects:
+                engine._up(s, collects)
 
         return call
 
