@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
 from ._builder import build_graph, check_settings, check_streams
-from ._errors import InvalidArgument
+from ._errors import CrossflowError, InvalidArgument
 from ._services import callable_name
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class Workflow(Generic[Req, Resp]):
         stream_types = check_streams(streams, "Workflow.build()")
         graph = build_graph(
             build_fn,
-            name=name if name is not None else callable_name(build_fn),
+            name=name if name is not None else getattr(build_fn, "__name__", callable_name(build_fn)),
             settings=check_settings(settings, "Workflow.build()"),
             streams=stream_types,
         )
@@ -103,13 +103,41 @@ class Workflow(Generic[Req, Resp]):
 
         Raises:
             WorkflowCancelled: the session was cancelled.
-            RuntimeError: called from inside a running event loop (use `await run`).
+            CrossflowError: called from inside a running event loop (use `await run`).
         """
         import anyio
 
         if backend not in ("asyncio", "trio"):
             raise InvalidArgument(f"run_sync(backend=...) must be 'asyncio' or 'trio', got {backend!r}")
+        running = _running_event_loop()
+        if running is not None:
+            raise CrossflowError(
+                f"{self.name}.run_sync() was called inside a running {running} event loop, "
+                f"where it cannot start another one; use `await {self.name}.run(request)` there"
+            )
         return anyio.run(self.run, request, backend=backend)
+
+
+def _running_event_loop() -> str | None:
+    """The name of the event loop running in this thread, if any."""
+    import asyncio
+    import sys
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return "asyncio"
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            pass
+        else:
+            return "trio"
+    return None
 
 
 @overload

@@ -1,0 +1,119 @@
+"""W5 crossflow (no peer has reachability): reachability-check scaling.
+
+A main chain of N blocking nodes from start to terminate (each maps x -> x + 1). At each main node a
+`branch_clone` feeds a side branch `map(lambda _: None) -> fork_option(some=dispose, none=dispose)`: the
+side branch always receives None, so its `fork_option` records a `Branching` disposal (the `some` branch
+not taken) and the session's reachability is re-checked. Every session therefore records N `Branching`
+disposals and still terminates with the response N.
+
+Reports µs/session for N = 10, 100, 1000 and ratio = time(N=1000) / time(N=100); a full upstream search
+per disposal would make the ratio about 100 (quadratic), the goal is at most 15 (linear).
+argv[1] = asyncio | trio.
+"""
+import sys
+
+import anyio
+
+import crossflow as cf
+from _common import REPEATS, check, emit, now, stats
+
+backend = sys.argv[1] if len(sys.argv) > 1 else "asyncio"
+SIZES = (10, 100, 1000)
+TOTAL_NODES = 100_000  # main-chain nodes per repeat: sessions = TOTAL_NODES // N (at least 20)
+GOAL = 15.0
+
+
+def side_branch(c: cf.Chain[int]) -> None:
+    c.map(lambda _: None).fork_option(some=lambda s: s.dispose(), none=lambda s: s.dispose())
+
+
+def make(n: int) -> cf.Workflow[int, int]:
+    def build(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+        chain = builder.chain(scope.start)
+        for _ in range(n):
+            chain = chain.map(lambda x: x + 1).branch_clone(side_branch)
+        chain.connect(scope.terminate)
+
+    return cf.Workflow.build(build, name=f"w5_n{n}")
+
+
+def check_disposals(wf: cf.Workflow[int, int], n: int) -> None:
+    """Untimed: one session with the engine's `dispose` counted, to show that each session really records
+    N `Branching` disposals (crossflow has no public per-session disposal list yet for a session that
+    terminates: Unreachable carries them only when a session is cancelled)."""
+    from crossflow._runtime import _engine
+
+    seen = []
+    original = _engine.Engine.dispose
+
+    def counting(self, session, op, cause):
+        seen.append(cause)
+        return original(self, session, op, cause)
+
+    _engine.Engine.dispose = counting
+    try:
+        r = anyio.run(wf.run, 0, backend=backend)
+    finally:
+        _engine.Engine.dispose = original
+    branching = sum(isinstance(c, cf.Branching) for c in seen)
+    check(r == n, f"N={n}: bad result {r!r}")
+    check(branching == n and len(seen) == n, f"N={n}: {branching} Branching of {len(seen)} disposals, want {n}")
+
+
+def check_public(n: int) -> None:
+    """Untimed, public API only: the same graph with its last hop sent to a dead end is cancelled as
+    Unreachable, and that cancellation lists every disposal of the session: the N side-branch Branchings."""
+    def build(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+        chain = builder.chain(scope.start)
+        for _ in range(n):
+            chain = chain.map(lambda x: x + 1).branch_clone(side_branch)
+        chain.dispose()
+        builder.chain(scope.start).map(lambda x: x).dispose_on_some().connect(scope.terminate)  # keeps terminate
+        # reachable from start only through an op that drops every non-None message
+
+    wf = cf.Workflow.build(build, name=f"w5_dead_n{n}")
+    try:
+        anyio.run(wf.run, 0, backend=backend)
+    except cf.WorkflowCancelled as e:
+        cause = e.cancellation.cause
+        check(isinstance(cause, cf.Unreachable), f"N={n}: cancelled with {cause!r}, want Unreachable")
+        kinds = [type(d.cause).__name__ for d in cause.disposals]
+        check(kinds.count("Branching") == n, f"N={n}: Unreachable lists {kinds.count('Branching')} Branching")
+    else:
+        raise AssertionError(f"N={n}: dead-end variant terminated")
+
+
+async def time_sessions(wf, n, sessions):
+    async def one():
+        t = now()
+        for _ in range(sessions):
+            r = await wf.run(0)
+            if r != n:
+                raise AssertionError(f"bad result {r!r}")
+        return now() - t
+
+    await one()  # warm-up
+    return [await one() for _ in range(REPEATS)]
+
+
+def main():
+    per_session, build_ms, sessions_of = {}, {}, {}
+    for n in SIZES:
+        t = now()
+        wf = make(n)
+        build_ms[n] = (now() - t) * 1e3
+        check_disposals(wf, n)
+        check_public(n)
+        sessions = sessions_of[n] = max(20, TOTAL_NODES // n)
+        elapsed = anyio.run(time_sessions, wf, n, sessions, backend=backend)
+        per_session[n] = stats(elapsed, 1e6 / sessions)
+    ratio = per_session[1000]["median"] / per_session[100]["median"]
+    emit("W5", "crossflow", f"N blocking nodes + N fork_option Branching disposals, backend={backend}",
+         unit="us/session", repeats=REPEATS, sizes=list(SIZES), sessions={str(k): v for k, v in sessions_of.items()},
+         us_per_session={str(k): v for k, v in per_session.items()},
+         us_per_node={str(k): v["median"] / k for k, v in per_session.items()},
+         build_ms={str(k): v for k, v in build_ms.items()},
+         ratio_1000_over_100=ratio, goal=GOAL, disposals_checked=True, note=None)
+
+
+main()

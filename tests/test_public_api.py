@@ -1,0 +1,70 @@
+"""The public surface: what `import crossflow as cf` offers, and how it presents itself."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import crossflow as cf
+import crossflow.testing
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    """`__all__` names every public object of the package, and nothing private."""
+    public = {name for name in dir(cf) if not name.startswith("_")}
+    modules = {name for name in public if inspect.ismodule(getattr(cf, name))}
+    assert set(cf.__all__) == public - modules
+    assert all(not name.startswith("_") for name in cf.__all__)
+    assert len(cf.__all__) == len(set(cf.__all__))
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in cf.__all__ if isinstance(getattr(cf, n), type)]
+)
+def test_classes_present_themselves_as_crossflow(name: str) -> None:
+    """Classes say `crossflow.X` in reprs and tracebacks, not a private module."""
+    assert getattr(cf, name).__module__ == "crossflow"
+
+
+@pytest.mark.parametrize("name", cf.__all__)
+def test_every_public_name_is_documented(name: str) -> None:
+    """Every public name has a docstring (the reference pages are generated from them)."""
+    obj = getattr(cf, name)
+    if not (isinstance(obj, type) or inspect.isfunction(obj)):
+        pytest.skip("type aliases are documented on the reference page")
+    assert obj.__doc__ and obj.__doc__.strip()
+
+
+def test_api_names_from_the_contract_exist() -> None:
+    """The names of the public contract (building, running, causes, errors) are importable."""
+    expected = """
+        workflow Workflow Scope Builder Node InputSlot Output Chain SplitOutputs service
+        Service Ok Err Result ScopeSettings Cancellation Unreachable Triggered Filtered
+        Supplanted CircularCollect UserCancelled ServiceFailed TimedOut CancellationCause
+        Disposal Branching ScopeCancelled EmptySpread DeficientCollection IncompleteSplit
+        ClosedGate Trimming UnusedStreams CrossflowError BuildError OutputAlreadyConnected
+        IncompatibleLayout CircularCollectError InvalidArgument WorkflowCancelled
+    """.split()
+    missing = [name for name in expected if not hasattr(cf, name)]
+    assert missing == []
+
+
+def test_one_exception_root() -> None:
+    """Every exception class crossflow exports derives from `CrossflowError`."""
+    errors = [
+        getattr(cf, n)
+        for n in cf.__all__
+        if isinstance(getattr(cf, n), type) and issubclass(getattr(cf, n), BaseException)
+    ]
+    assert errors
+    assert all(issubclass(e, cf.CrossflowError) for e in errors)
+    assert issubclass(cf.InvalidArgument, TypeError)
+    assert not issubclass(cf.WorkflowCancelled, BaseException) or issubclass(
+        cf.WorkflowCancelled, Exception
+    )
+
+
+def test_testing_namespace_is_public() -> None:
+    """`crossflow.testing` is importable and lists what it exports."""
+    assert isinstance(crossflow.testing.__all__, tuple)
