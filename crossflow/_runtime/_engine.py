@@ -135,6 +135,12 @@ class Engine:
         if session.state is not TERMINATING and session.state is not CANCELLING:
             return
         # S6.3: only now is the outcome delivered
+        if session.cleanup_failures and session.state is CANCELLING:
+            assert session.cancellation is not None
+            failures = tuple(Cancellation(f) for f in session.cleanup_failures)
+            session.cancellation = Cancellation(
+                session.cancellation.cause, session.cancellation.while_cancelling + failures
+            )
         session.state = (
             SessionState.TERMINATED if session.state is TERMINATING else SessionState.CANCELLED
         )
@@ -253,6 +259,8 @@ class Engine:
         if maximum is not None and len(state.items) >= maximum:
             out = state.items[:maximum]
             del state.items[:maximum]
+            # an emission: the next one needs new upstream activity (S5.4)
+            state.armed = False
             self._update_holding(session, c, state)
             target = plan.targets[c][0]
             if target >= 0:
@@ -367,6 +375,9 @@ class Engine:
         except Exception as error:
             if session.state is RUNNING:
                 self.fail(session, activation.op, error)
+            else:
+                # S4.3: a failure during cleanup is never swallowed
+                session.cleanup_failures.append(ServiceFailed(session.plan.names[activation.op], error))
         finally:
             self._activation_ended(activation, ok, result)
 

@@ -9,7 +9,7 @@ from .._state import SessionState
 if TYPE_CHECKING:
     import anyio
 
-    from .._causes import Cancellation, Disposal
+    from .._causes import Cancellation, Disposal, ServiceFailed
     from .._graph import Graph
     from ._plan import Plan
 
@@ -60,6 +60,7 @@ class Session:
         "act",
         "cancellation",
         "children",
+        "cleanup_failures",
         "collects",
         "disposals",
         "graph",
@@ -92,6 +93,8 @@ class Session:
         self.children: set[Session] | None = None
         self.response: Any = None
         self.cancellation: Cancellation | None = None
+        # failures of services while the session was being cleaned up (S4.3)
+        self.cleanup_failures: list[ServiceFailed] = []
 
     @property
     def name(self) -> str:
