@@ -32,7 +32,8 @@ from .._causes import (
 )
 from .._state import SessionState
 from ._plan import plan_of
-from ._session import Activation, CollectState, Session
+from ._ops import stream_senders
+from ._session import CollectState, Session
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -61,7 +62,7 @@ class Engine:
     def __init__(self) -> None:
         self.queue: deque[tuple[Session, int, Any]] = deque()
         self.tg: TaskGroup | None = None
-        self.pending: list[Activation] = []
+        self.pending: list[tuple[Session, int, Any]] = []
         self.checks: list[Session] = []
         self.collect_checks: list[tuple[Session, int]] = []
         self.flushing = False
@@ -120,9 +121,9 @@ class Engine:
     def _clean(self, session: Session) -> None:
         # S6.1 operation cleanup: queued inputs are dropped lazily (the queue skips
         # sessions that are not running), tasks are cancelled, children are cleaned up.
-        if session.tasks:
-            for activation in session.tasks:
-                activation.cancel()
+        session.pending = None  # activations that never started never will
+        if session.tg is not None:
+            session.tg.cancel_scope.cancel()
         if session.children:
             reason = Interrupted(session.graph.name)
             for child in list(session.children):
@@ -130,7 +131,7 @@ class Engine:
         self._maybe_finish(session)
 
     def _maybe_finish(self, session: Session) -> None:
-        if session.tasks or session.children:
+        if session.ntasks or session.children:
             return
         if session.state is not TERMINATING and session.state is not CANCELLING:
             return
@@ -341,52 +342,93 @@ class Engine:
                 self.cancel(session, Unreachable(session.graph.name, tuple(session.disposals)))
 
     # ------------------------------------------------------------------ tasks
+    #
+    # The async activations of a session run in that session's task group: the root
+    # session uses the driver's task group; a child session gets its own, opened by a
+    # host task the first time it needs one. Cancelling a session's activations is then
+    # one `cancel_scope.cancel()`, and an activation costs no cancel scope of its own.
 
     def spawn(self, session: Session, op: int, msg: Any) -> None:
         """Ask for an async activation of `op`; it counts as activity until it ends."""
-        activation = Activation(session, op, msg)
-        if session.tasks is None:
-            session.tasks = set()
-        session.tasks.add(activation)
         self.inc(session, op)
-        if self.tg is not None:
-            self.tg.start_soon(self.run_activation, activation)
+        session.ntasks += 1
+        tg = session.tg
+        if tg is not None:
+            tg.start_soon(self.run_activation, session, op, msg)
+        elif self.tg is None:
+            # no task group yet: the driver decides where this runs
+            self.pending.append((session, op, msg))
         else:
-            self.pending.append(activation)
+            self._queue_for_host(session, op, msg)
 
-    async def run_activation(self, activation: Activation) -> None:
+    def _queue_for_host(self, session: Session, op: int, msg: Any) -> None:
+        if session.pending is None:
+            session.pending = []
+        session.pending.append((op, msg))
+        if not session.hosted:
+            session.hosted = True
+            assert self.tg is not None  # invariant: hosts run in the root task group
+            self.tg.start_soon(self._host, session)
+
+    def open_task_group(self, tg: TaskGroup) -> None:
+        """The driver opened its task group: start everything that waited for it."""
+        self.tg = tg
+        root = self.root
+        assert root is not None
+        root.tg = tg
+        pending, self.pending = self.pending, []
+        for session, op, msg in pending:
+            if session is root:
+                tg.start_soon(self.run_activation, session, op, msg)
+            else:
+                self._queue_for_host(session, op, msg)
+
+    async def _host(self, session: Session) -> None:
+        """Hold the task group of a child session while the session can still use it."""
+        async with anyio.create_task_group() as tg:
+            if session.state is not RUNNING:
+                tg.cancel_scope.cancel()
+            session.tg = tg
+            pending, session.pending = session.pending or [], None
+            for op, msg in pending:
+                tg.start_soon(self.run_activation, session, op, msg)
+            # cleanup of the session cancels this task group's scope (see _clean)
+            await anyio.sleep_forever()
+
+    async def run_activation(self, session: Session, op: int, msg: Any) -> None:
         """The coroutine of one async activation; always reports back to the engine."""
-        from ._ops import call_async
-
-        session = activation.session
         ok = False
         result: Any = None
         try:
-            if activation.cancelled or session.state is not RUNNING:
+            if session.state is not RUNNING:
                 return  # cleaned up before it could start: the service never runs
-            with anyio.CancelScope() as scope:
-                activation.scope = scope
-                result = await call_async(self, activation)
-                ok = not scope.cancel_called
+            plan = session.plan
+            fn = plan.fns[op]
+            assert fn is not None  # invariant: only service operations spawn activations
+            streams = plan.streams[op]
+            if streams is None:
+                result = await fn(msg)
+            else:
+                result = await fn(msg, streams=stream_senders(self, session, op, streams))
+            ok = True
         except anyio.get_cancelled_exc_class():
-            # only cancellation from outside the run escapes our own cancel scope
-            self.cancel_from_outside("the task awaiting the run was cancelled")
+            # the engine only cancels sessions that are cleaning up: a cancellation that
+            # reaches a running session comes from outside the run
+            if session.state is RUNNING:
+                self.cancel_from_outside("the task awaiting the run was cancelled")
             raise
         except Exception as error:
             if session.state is RUNNING:
-                self.fail(session, activation.op, error)
+                self.fail(session, op, error)
             else:
                 # S4.3: a failure during cleanup is never swallowed
-                session.cleanup_failures.append(ServiceFailed(session.plan.names[activation.op], error))
+                session.cleanup_failures.append(ServiceFailed(session.plan.names[op], error))
         finally:
-            self._activation_ended(activation, ok, result)
+            self._activation_ended(session, op, ok, result)
 
-    def _activation_ended(self, activation: Activation, ok: bool, result: Any) -> None:
-        session = activation.session
-        assert session.tasks is not None
-        session.tasks.discard(activation)
+    def _activation_ended(self, session: Session, op: int, ok: bool, result: Any) -> None:
+        session.ntasks -= 1
         if session.state is RUNNING:
-            op = activation.op
             if ok:
                 target = session.plan.targets[op][0]
                 if target >= 0:

@@ -23,7 +23,7 @@ from .._state import SessionState
 if TYPE_CHECKING:
     from ._engine import Engine
     from ._plan import Handler, Plan
-    from ._session import Activation, Session
+    from ._session import Session
 
 RUNNING = SessionState.RUNNING
 
@@ -268,21 +268,15 @@ def _stream_send(engine: Engine, s: Session, target: int, flush: bool, msg: Any)
         engine.flush()
 
 
-async def call_async(engine: Engine, activation: Activation) -> Any:
-    """Await the service of an async activation, with its streams if it declared any."""
-    s = activation.session
-    op = s.graph.ops[activation.op]
-    fn = op.fn
-    assert fn is not None
-    streams = op.provider.streams if op.provider is not None else ()
-    if not streams:
-        return await fn(activation.msg)
-    targets = s.plan.targets[activation.op]
-    senders = {
-        stream: StreamSender(stream, partial(_stream_send, engine, s, targets[i + 1], True))
-        for i, stream in enumerate(streams)
-    }
-    return await fn(activation.msg, streams=Streams(senders))
+def stream_senders(engine: Engine, s: Session, op: int, streams: tuple[str, ...]) -> Streams:
+    """The `streams` argument of an async activation: each send is delivered at once."""
+    targets = s.plan.targets[op]
+    return Streams(
+        {
+            stream: StreamSender(stream, partial(_stream_send, engine, s, targets[i + 1], True))
+            for i, stream in enumerate(streams)
+        }
+    )
 
 
 def _filter(mode: str, index: int, name: str, fn: Any, target: int) -> Handler:

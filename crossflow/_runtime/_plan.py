@@ -23,10 +23,12 @@ class Plan:
         "collect_rank",
         "collects",
         "collects_of",
+        "fns",
         "handlers",
         "names",
         "size",
         "start_target",
+        "streams",
         "targets",
         "useful",
     )
@@ -48,6 +50,12 @@ class Plan:
         start = graph.ops[graph.start].targets[0]
         # S2.3: no path from start to terminate or an explicit cancel
         self.start_target = -1 if start is None or not graph.useful[start] else start
+        self.fns = [op.fn for op in graph.ops]
+        # declared streams of async services, None when there are none
+        self.streams: list[tuple[str, ...] | None] = [
+            op.provider.streams if op.provider is not None and op.provider.streams else None
+            for op in graph.ops
+        ]
         self.handlers: list[Handler] = [make_handler(graph, op, self) for op in graph.ops]
 
 

@@ -9,6 +9,9 @@ import anyio
 from .._causes import Cancellation, ScopeCancelled, ServiceFailed, Unreachable
 from .._errors import WorkflowCancelled
 from .._state import SessionState
+
+TERMINATED = SessionState.TERMINATED
+CANCELLED = SessionState.CANCELLED
 from ._engine import Engine
 
 if TYPE_CHECKING:
@@ -41,7 +44,7 @@ async def run_workflow(graph: Graph, request: Any) -> Any:
     engine = Engine()
     root = engine.open(graph, request, None, -1)
     engine.flush()
-    if not root.state.ended:
+    if root.state is not TERMINATED and root.state is not CANCELLED:
         try:
             await _drive(engine, root)
         except anyio.get_cancelled_exc_class():
@@ -57,26 +60,26 @@ async def run_workflow(graph: Graph, request: Any) -> Any:
 
 
 async def _drive(engine: Engine, root: Session) -> None:
-    # A lone async activation runs right here, in the caller's task: no task group is
-    # needed while it is the only work of the run (it cannot start others: it has no
-    # streams). Anything more concurrent gets a task group.
-    while len(engine.pending) == 1 and engine.tg is None and not root.state.ended:
-        activation = engine.pending[0]
-        op = activation.session.graph.ops[activation.op]
-        if op.provider is not None and op.provider.streams:
+    # A lone async activation runs right here, in the caller's task: while it is the
+    # only work of the run, nothing else can cancel or need it, and it cannot start
+    # other work (it has no streams). Anything more concurrent gets a task group.
+    pending = engine.pending
+    while len(pending) == 1 and engine.tg is None and not root.state.ended:
+        session, op, msg = pending[0]
+        if session.plan.streams[op] is not None:
             break
-        engine.pending.clear()
-        await engine.run_activation(activation)
+        pending.clear()
+        await engine.run_activation(session, op, msg)
+        pending = engine.pending
     if root.state.ended:
         return
     done = engine.done = anyio.Event()
     async with anyio.create_task_group() as tg:
-        engine.tg = tg
+        engine.open_task_group(tg)
         try:
-            pending, engine.pending = engine.pending, []
-            for activation in pending:
-                tg.start_soon(engine.run_activation, activation)
             if not root.state.ended:
                 await done.wait()
         finally:
-            engine.tg = None
+            engine.tg = root.tg = None
+    # invariant: every activation ran in this task group, so the root session ended
+    assert root.state.ended, root

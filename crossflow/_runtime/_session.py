@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .._state import SessionState
 
 if TYPE_CHECKING:
-    import anyio
+    from anyio.abc import TaskGroup
 
     from .._causes import Cancellation, Disposal, ServiceFailed
     from .._graph import Graph
@@ -32,27 +32,6 @@ class CollectState:
         return f"<CollectState {len(self.items)} items armed={self.armed}>"
 
 
-class Activation:
-    """One run of an async service for one message of one session."""
-
-    __slots__ = ("cancelled", "msg", "op", "scope", "session")
-
-    def __init__(self, session: Session, op: int, msg: Any) -> None:
-        self.session = session
-        self.op = op
-        self.msg = msg
-        self.scope: anyio.CancelScope | None = None
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-        if self.scope is not None:
-            self.scope.cancel()
-
-    def __repr__(self) -> str:
-        return f"<Activation {self.session.graph.ops[self.op].name!r} cancelled={self.cancelled}>"
-
-
 class Session:
     """One run of one scope: the root session of a run, or a child of a nested scope."""
 
@@ -70,7 +49,10 @@ class Session:
         "plan",
         "response",
         "state",
-        "tasks",
+        "hosted",
+        "ntasks",
+        "pending",
+        "tg",
         "up",
     )
 
@@ -89,7 +71,11 @@ class Session:
             {c: CollectState() for c in plan.collects} if plan.collects else None
         )
         self.disposals: list[Disposal] = []
-        self.tasks: set[Activation] | None = None
+        # async activations: how many run, those waiting for a task group, the group
+        self.ntasks = 0
+        self.pending: list[tuple[int, Any]] | None = None
+        self.tg: TaskGroup | None = None
+        self.hosted = False
         self.children: set[Session] | None = None
         self.response: Any = None
         self.cancellation: Cancellation | None = None
@@ -101,7 +87,7 @@ class Session:
         return self.graph.name
 
     def __repr__(self) -> str:
-        tasks = len(self.tasks) if self.tasks else 0
+        tasks = self.ntasks
         children = len(self.children) if self.children else 0
         return (
             f"<Session {self.graph.name!r} {self.state.value}: {self.live} live, "

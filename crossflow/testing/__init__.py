@@ -1,0 +1,33 @@
+"""Tools for testing crossflow workflows, and crossflow itself.
+
+* `crossflow.testing.strategies.workflows()`: a hypothesis strategy that draws random
+  workflows, each with a `Probe` that records what its services do;
+* `Probe` / `ProbeEvent`: that recorder and its events;
+* `running_as(run)`: attribute what a task records to a run number.
+
+Importing this package needs `hypothesis` (`pip install hypothesis`).
+"""
+
+from __future__ import annotations
+
+from . import strategies as strategies
+from ._recorder import EventKind as EventKind
+from ._recorder import Probe as Probe
+from ._recorder import ProbeEvent as ProbeEvent
+from ._recorder import current_run as current_run
+from ._recorder import running_as as running_as
+from .strategies import DeliberateFailure as DeliberateFailure
+from .strategies import DrawnWorkflow as DrawnWorkflow
+from .strategies import workflows as workflows
+
+__all__ = (
+    "DeliberateFailure",
+    "DrawnWorkflow",
+    "EventKind",
+    "Probe",
+    "ProbeEvent",
+    "current_run",
+    "running_as",
+    "strategies",
+    "workflows",
+)
