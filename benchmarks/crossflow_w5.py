@@ -46,23 +46,27 @@ def make(n: int) -> cf.Workflow[int, int]:
 
 
 def check_disposals(wf: cf.Workflow[int, int], n: int) -> None:
-    """Untimed: one session with the engine's `dispose` counted, to show that each session really records
+    """Untimed: one session with the engine's `dispose` and `record` counted, to show that each session really records
     N `Branching` disposals (crossflow has no public per-session disposal list yet for a session that
     terminates: Unreachable carries them only when a session is cancelled)."""
     from crossflow._runtime import _engine
 
     seen = []
-    original = _engine.Engine.dispose
+    original_dispose, original_record = _engine.Engine.dispose, _engine.Engine.record
 
-    def counting(self, session, op, cause):
+    def counting_dispose(self, session, op, cause):
         seen.append(cause)
-        return original(self, session, op, cause)
+        return original_dispose(self, session, op, cause)
 
-    _engine.Engine.dispose = counting
+    def counting_record(self, session, disposal):
+        seen.append(disposal.cause)
+        return original_record(self, session, disposal)
+
+    _engine.Engine.dispose, _engine.Engine.record = counting_dispose, counting_record
     try:
         r = anyio.run(wf.run, 0, backend=backend)
     finally:
-        _engine.Engine.dispose = original
+        _engine.Engine.dispose, _engine.Engine.record = original_dispose, original_record
     branching = sum(isinstance(c, cf.Branching) for c in seen)
     check(r == n, f"N={n}: bad result {r!r}")
     check(branching == n and len(seen) == n, f"N={n}: {branching} Branching of {len(seen)} disposals, want {n}")

@@ -179,11 +179,16 @@ class Chain(Generic[T_co]):
         return tuple(fn(self._next(index, i, self._size)) for i, fn in enumerate(build_fns))
 
     def branch_clone(self, build_fn: Callable[[Chain[T_co]], object]) -> Chain[T_co]:
-        """Build one branch on a copy of each message; continue the chain with the original."""
+        """Build one branch on a copy of each message; continue the chain with the original.
+
+        The branch receives its copy before the chain continues (S8.1).
+        """
         check_callable(build_fn, "chain.branch_clone()")
-        index = self._op(Kind.FORK_CLONE, ["branch0", "branch1"])
-        build_fn(self._next(index, 1, self._size))
-        return self._next(index, 0, self._size)
+        # the branch is declared first, so it gets its copy first (S8.1); the chain
+        # continues with the original message
+        index = self._op(Kind.FORK_CLONE, ["branch", "continued"], params={"original": 1})
+        build_fn(self._next(index, 0, self._size))
+        return self._next(index, 1, self._size)
 
     def _unzip_size(self, n: int | None, where: str) -> int:
         if n is None:

@@ -240,3 +240,22 @@ async def test_child_streams_arrive_before_its_response() -> None:
 
     assert await run(wf, 3) == "response"
     assert log == [0, 1, 2, "response"]
+
+
+async def test_branch_clone_branch_runs_before_the_continuation() -> None:
+    """S8.1: `branch_clone` declares its branch first, so the branch gets its copy first;
+    the chain continues with the original message."""
+    seen: list[list[int]] = []
+
+    @cf.workflow
+    def wf(scope: cf.Scope[list[int], list[int]], builder: cf.Builder) -> None:
+        builder.chain(scope.start).branch_clone(
+            lambda c: c.map(seen.append).dispose()
+        ).connect(scope.terminate)
+
+    request = [1, 2]
+    with anyio.fail_after(5):
+        response = await wf.run(request)
+    assert response is request
+    assert seen == [[1, 2]]
+    assert seen[0] is not request

@@ -206,6 +206,11 @@ class Engine:
         session.disposals.append(Disposal(session.plan.names[op], cause))
         self.checks.append(session)
 
+    def record(self, session: Session, disposal: Disposal) -> None:
+        """Record a disposal built in advance (disposals are values: they can be shared)."""
+        session.disposals.append(disposal)
+        self.checks.append(session)
+
     # ------------------------------------------------------------------ collects
 
     def _up(self, session: Session, collects: tuple[int, ...]) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._causes import (
     Branching,
+    Disposal,
     EmptySpread,
     Filtered,
     IncompleteSplit,
@@ -125,13 +126,13 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
         return stream_out
 
     if kind is Kind.FORK_CLONE:
-        live_targets = [t for t in targets if t >= 0]
+        # which branch receives the message itself; the others get copies
+        original = op.params.get("original", 0)
+        branches = [(t, port == original) for port, t in enumerate(targets) if t >= 0]
 
         def fork_clone(engine: Engine, s: Session, msg: Any) -> None:
-            first = True
-            for t in live_targets:
-                engine.send(s, t, msg if first else _clone(msg))
-                first = False
+            for t, is_original in branches:
+                engine.send(s, t, msg if is_original else _clone(msg))
 
         return fork_clone
 
@@ -150,14 +151,16 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
 
     if kind is Kind.FORK_RESULT:
         ok_t, err_t = targets
+        err_not_taken = Disposal(name, Branching(name, "err"))
+        ok_not_taken = Disposal(name, Branching(name, "ok"))
 
         def fork_result(engine: Engine, s: Session, msg: Any) -> None:
             if isinstance(msg, Ok):
-                engine.dispose(s, index, Branching(name, "err"))
+                engine.record(s, err_not_taken)
                 if ok_t >= 0:
                     engine.send(s, ok_t, msg.value)
             elif isinstance(msg, Err):
-                engine.dispose(s, index, Branching(name, "ok"))
+                engine.record(s, ok_not_taken)
                 if err_t >= 0:
                     engine.send(s, err_t, msg.error)
             else:
@@ -168,13 +171,16 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
     if kind is Kind.FORK_OPTION:
         some_t, none_t = targets
 
+        some_not_taken = Disposal(name, Branching(name, "some"))
+        none_not_taken = Disposal(name, Branching(name, "none"))
+
         def fork_option(engine: Engine, s: Session, msg: Any) -> None:
             if msg is None:
-                engine.dispose(s, index, Branching(name, "some"))
+                engine.record(s, some_not_taken)
                 if none_t >= 0:
                     engine.send(s, none_t, None)
             else:
-                engine.dispose(s, index, Branching(name, "none"))
+                engine.record(s, none_not_taken)
                 if some_t >= 0:
                     engine.send(s, some_t, msg)
 
@@ -198,6 +204,7 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
         return cancel
 
     if kind is Kind.SPREAD:
+        empty = Disposal(name, EmptySpread(name))
 
         def spread(engine: Engine, s: Session, msg: Any) -> None:
             try:
@@ -206,7 +213,7 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
                 engine.fail(s, index, _type_error(name, "an iterable", msg))
                 return
             if not items:
-                engine.dispose(s, index, EmptySpread(name))
+                engine.record(s, empty)
                 return
             if target >= 0:
                 for item in items:
@@ -296,6 +303,7 @@ def _filter(mode: str, index: int, name: str, fn: Any, target: int) -> Handler:
 
     if mode in ("cancel_on_none", "dispose_on_none", "dispose_on_some"):
         cancels = mode == "cancel_on_none"
+        none_filtered = Disposal(name, Filtered(name, "dispose_on_none received None"))
 
         def on_none(engine: Engine, s: Session, msg: Any) -> None:
             if mode == "dispose_on_some":
@@ -308,7 +316,7 @@ def _filter(mode: str, index: int, name: str, fn: Any, target: int) -> Handler:
             elif cancels:
                 engine.cancel(s, Filtered(name, "cancel_on_none received None"))
             else:
-                engine.dispose(s, index, Filtered(name, "dispose_on_none received None"))
+                engine.record(s, none_filtered)
 
         return on_none
 
