@@ -1,5 +1,5 @@
-"""Cancellation causes and the cancellation/disposal data classes (SEMANTICS S4; API §2,
-§4; catalogue §5)."""
+"""Cancellation causes and the cancellation/disposal data classes (S4; API §2,
+§4)."""
 
 from __future__ import annotations
 

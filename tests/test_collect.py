@@ -1,4 +1,4 @@
-"""Collect: gathering messages into lists (SEMANTICS S5; catalogue §7)."""
+"""Collect: gathering messages into lists (S5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Disposals: which operation records which cause, and when (SEMANTICS S3; catalogue §6).
+"""Disposals: which operation records which cause, and when (S3).
 
 Each case puts the disposal on the only path to terminate, so it shows up in the
 `Unreachable` list, and (where useful) on a redundant path, where it is harmless.

@@ -1,4 +1,4 @@
-"""Forks, filters and single-message operations (API §1; catalogue §9)."""
+"""Forks, filters and single-message operations (API §1)."""
 
 from __future__ import annotations
 
@@ -299,7 +299,7 @@ async def test_single_message_operations_pass_values(
     method: str, request_: Any, expected: Any
 ) -> None:
     """The filters and single-message operations pass on what API §1 says: the ok value,
-    the error, the value unchanged, or `None` (catalogue §9)."""
+    the error, the value unchanged, or `None`."""
 
     @cf.workflow
     def wf(scope: cf.Scope[Any, Any], builder: cf.Builder) -> None:
@@ -323,8 +323,7 @@ async def test_map_sync_and_async() -> None:
 
 
 async def test_spread_any_iterable() -> None:
-    """`spread` sends one message per element of any iterable, in iteration order
-    (catalogue §9)."""
+    """`spread` sends one message per element of any iterable, in iteration order."""
 
     @cf.workflow
     def wf(scope: cf.Scope[Any, list[Any]], builder: cf.Builder) -> None:

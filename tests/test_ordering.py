@@ -1,4 +1,4 @@
-"""Ordering guarantees (SEMANTICS S8; catalogue §1)."""
+"""Ordering guarantees (S8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reachability: when a session can still reach terminate (SEMANTICS S2; catalogue §4)."""
+"""Reachability: when a session can still reach terminate (S2)."""
 
 from __future__ import annotations
 

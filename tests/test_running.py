@@ -1,5 +1,5 @@
 """Running a workflow: `run` on asyncio and trio, `run_sync`, concurrent runs, and
-cancellation from outside (API §2; SEMANTICS S1.1, S1.5, S4.2, S6.1)."""
+cancellation from outside (API §2; S1.1, S1.5, S4.2, S6.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sessions and scopes: start, terminate, nested scopes (SEMANTICS S1; catalogue §2, §3)."""
+"""Sessions and scopes: start, terminate, nested scopes (S1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Streams: services that send several messages, and scopes that forward them (API §1;
-SEMANTICS S1.6, S3, S8.2; catalogue §10)."""
+S1.6, S3, S8.2)."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ async def test_three_typed_streams(
 
 async def test_async_streams_are_delivered_while_the_task_runs() -> None:
     """An async service's stream message is delivered while the service still runs: the
-    service waits for the downstream operation to have seen it (catalogue §10, S8.2)."""
+    service waits for the downstream operation to have seen it (S8.2)."""
     seen = anyio.Event()
 
     @cf.service(streams={"s": int})

@@ -5,7 +5,7 @@ and async maps, forks, filters, spreads, collects, nested scopes, and branches t
 terminate, cancel, dispose of their messages or lead nowhere. Each drawn workflow
 comes with a `Probe` that its services report to, and with flags that say what the
 shape guarantees (for example that every path reaches `terminate`), so property
-tests can check the runtime's rules (SEMANTICS.md) on workflows nobody wrote by hand.
+tests can check the runtime's rules (S1 ... S8) on workflows nobody wrote by hand.
 
 Example:
     ```python
@@ -703,7 +703,8 @@ class _Drawer:
             return Spread(name, draw(st.integers(0, 3)))
         if kind == "collect":
             low = draw(st.integers(0, 2))
-            high = None  # TEMP
+            tight = max(low, 1)
+            high = draw(st.sampled_from([tight, None, tight + 1, tight + 2]))
             return Collect(name, low, high)
         if kind == "fail":
             delay = draw(st.none() | st.sampled_from(DELAYS)) if opts["allow_async"] else None
