@@ -232,17 +232,19 @@ async def test_concurrent_runs_match_sequential_runs(
 @given(
     drawn=workflows(max_operations=12, allow_failures=True),
     request=requests,
-    steps=st.integers(0, 20),
+    steps=st.integers(0, 20) | st.integers(0, 2),
+    started=st.integers(0, 2),
     pause=st.sampled_from([0.0, 0.0, 0.001, 0.002]),
 )
 async def test_outer_cancellation_ends_with_the_backends_cancellation(
-    drawn: DrawnWorkflow, request: int, steps: int, pause: float
+    drawn: DrawnWorkflow, request: int, steps: int, started: int, pause: float
 ) -> None:
     """Cancelling the task that awaits `run` cancels the session, waits for its cleanup,
     and re-raises the backend's cancellation (API §2, S6.1, S6.6).
 
-    The caller's cancel scope is cancelled by another task after `steps` checkpoints
-    (and, sometimes, a pause of a millisecond or two, to land inside async services).
+    The caller's cancel scope is cancelled by another task once `started` async
+    services have started (so that most cancellations land while services run), then
+    after `steps` more checkpoints and, sometimes, a pause of a millisecond or two.
     Whatever the moment, `run` ends: with the backend's cancellation (caught by the
     cancelled scope), or with its own outcome when the cancellation came too late to
     be delivered (the awaited operation had already completed, and the run finished
@@ -255,7 +257,10 @@ async def test_outer_cancellation_ends_with_the_backends_cancellation(
     state: dict[str, Any] = {"done": False, "cancelled_at": None}
 
     async def stopper(scope: anyio.CancelScope) -> None:
-        for _ in range(steps):
+        while not state["done"] and sum(e.event == "started" for e in drawn.probe.events) < started:
+            await anyio.sleep(0)
+        # once a service runs, cancel soon, while it (probably) still runs
+        for _ in range(min(steps, 2) if started and not state["done"] else steps):
             await anyio.sleep(0)
         if pause:
             await anyio.sleep(pause)
