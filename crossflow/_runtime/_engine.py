@@ -14,6 +14,7 @@ sessions whose activity dropped to nothing are checked for reachability (S2, S5.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -62,9 +63,10 @@ class Engine:
     def __init__(self) -> None:
         self.queue: deque[tuple[Session, int, Any]] = deque()
         self.tg: TaskGroup | None = None
-        self.pending: list[tuple[Session, int, Any]] = []
-        self.checks: list[Session] = []
-        self.collect_checks: list[tuple[Session, int]] = []
+        # created when first needed: a run in flight should hold few objects (W3)
+        self.pending: list[tuple[Session, int, Any]] | None = None
+        self.checks: list[Session] | None = None
+        self.collect_checks: list[tuple[Session, int]] | None = None
         self.flushing = False
         self.root: Session | None = None
         self.done: anyio.Event | None = None
@@ -136,7 +138,7 @@ class Engine:
         if session.state is not TERMINATING and session.state is not CANCELLING:
             return
         # S6.3: only now is the outcome delivered
-        if session.cleanup_failures and session.state is CANCELLING:
+        if session.cleanup_failures is not None and session.state is CANCELLING:
             assert session.cancellation is not None
             failures = tuple(Cancellation(f) for f in session.cleanup_failures)
             session.cancellation = Cancellation(
@@ -196,20 +198,35 @@ class Engine:
         if plan.useful[op]:
             session.live -= 1
             if not session.live:
-                self.checks.append(session)
+                self._check(session)
         cs = plan.collects_of[op]
         if cs:
             self._down(session, cs)
 
     def dispose(self, session: Session, op: int, cause: DisposalCause) -> None:
         """Record a disposal; reachability is checked once the queue is empty (S2.4)."""
-        session.disposals.append(Disposal(session.plan.names[op], cause))
-        self.checks.append(session)
+        self.record(session, Disposal(session.plan.names[op], cause))
 
     def record(self, session: Session, disposal: Disposal) -> None:
         """Record a disposal built in advance (disposals are values: they can be shared)."""
-        session.disposals.append(disposal)
-        self.checks.append(session)
+        if session.disposals is None:
+            session.disposals = [disposal]
+        else:
+            session.disposals.append(disposal)
+        self._check(session)
+
+    def _check(self, session: Session) -> None:
+        """Check `session` for reachability once the queue is empty (S2.4)."""
+        if self.checks is None:
+            self.checks = [session]
+        else:
+            self.checks.append(session)
+
+    def _check_collect(self, session: Session, c: int) -> None:
+        if self.collect_checks is None:
+            self.collect_checks = [(session, c)]
+        else:
+            self.collect_checks.append((session, c))
 
     # ------------------------------------------------------------------ collects
 
@@ -231,7 +248,7 @@ class Engine:
         for c in collects:
             up[c] -= 1
             if not up[c] and states[c].armed:
-                self.collect_checks.append((session, c))
+                self._check_collect(session, c)
 
     def _update_holding(self, session: Session, c: int, state: CollectState) -> None:
         holding = state.armed and len(state.items) >= session.plan.collect_min[c]
@@ -244,7 +261,7 @@ class Engine:
         if plan.useful[c]:
             session.live += 1 if holding else -1
             if not session.live:
-                self.checks.append(session)
+                self._check(session)
         cs = plan.collects_of[c]
         if cs:
             if holding:
@@ -313,7 +330,7 @@ class Engine:
                     if plan.useful[op]:
                         session.live -= 1
                         if not session.live and session.state is RUNNING:
-                            self.checks.append(session)
+                            self._check(session)
                     if plan.collects:
                         cs = plan.collects_of[op]
                         if cs:
@@ -327,7 +344,7 @@ class Engine:
     def _settle(self) -> None:
         if self.collect_checks:
             pending = sorted(self.collect_checks, key=lambda e: e[0].plan.collect_rank[e[1]])
-            self.collect_checks = []
+            self.collect_checks = None
             for position, (session, c) in enumerate(pending):
                 if session.state is not RUNNING:
                     continue
@@ -337,14 +354,15 @@ class Engine:
                     self._fire(session, c, state)
                     if self.queue:
                         # upstream collects first: let what it emitted move on (S5.2)
-                        self.collect_checks.extend(pending[position + 1 :])
+                        for entry in pending[position + 1 :]:
+                            self._check_collect(*entry)
                         return
             if self.collect_checks:
                 return
-        checks, self.checks = self.checks, []
+        checks, self.checks = self.checks or [], None
         for session in checks:
             if session.state is RUNNING and not session.live:
-                self.cancel(session, Unreachable(session.graph.name, tuple(session.disposals)))
+                self.cancel(session, Unreachable(session.graph.name, tuple(session.disposals or ())))
 
     # ------------------------------------------------------------------ tasks
     #
@@ -362,7 +380,10 @@ class Engine:
             tg.start_soon(self.run_activation, session, op, msg)
         elif self.tg is None:
             # no task group yet: the driver decides where this runs
-            self.pending.append((session, op, msg))
+            if self.pending is None:
+                self.pending = [(session, op, msg)]
+            else:
+                self.pending.append((session, op, msg))
         else:
             self._queue_for_host(session, op, msg)
 
@@ -381,7 +402,7 @@ class Engine:
         root = self.root
         assert root is not None
         root.tg = tg
-        pending, self.pending = self.pending, []
+        pending, self.pending = self.pending or [], None
         for session, op, msg in pending:
             if session is root:
                 tg.start_soon(self.run_activation, session, op, msg)
@@ -400,38 +421,59 @@ class Engine:
             # cleanup of the session cancels this task group's scope (see _clean)
             await anyio.sleep_forever()
 
+    def activation_call(self, session: Session, op: int, msg: Any) -> Awaitable[Any] | None:
+        """The service call of an activation, or None if its session ended meanwhile."""
+        if session.state is not RUNNING:
+            return None  # cleaned up before it could start: the service never runs
+        plan = session.plan
+        fn = plan.fns[op]
+        assert fn is not None  # invariant: only service operations spawn activations
+        streams = plan.streams[op]
+        if streams is None:
+            call: Awaitable[Any] = fn(msg)
+        else:
+            call = fn(msg, streams=stream_senders(self, session, op, streams))
+        return call
+
+    def activation_cancelled(self, session: Session) -> None:
+        """An activation saw the backend's cancellation."""
+        # the engine only cancels sessions that are cleaning up: a cancellation that
+        # reaches a running session comes from outside the run
+        if session.state is RUNNING:
+            self.cancel_from_outside("the task awaiting the run was cancelled")
+
+    def activation_failed(self, session: Session, op: int, error: Exception) -> None:
+        """An activation raised `error`."""
+        if session.state is RUNNING:
+            self.fail(session, op, error)
+            return
+        # S4.3: a failure during cleanup is never swallowed
+        failure = ServiceFailed(session.plan.names[op], error)
+        if session.cleanup_failures is None:
+            session.cleanup_failures = []
+        session.cleanup_failures.append(failure)
+
     async def run_activation(self, session: Session, op: int, msg: Any) -> None:
-        """The coroutine of one async activation; always reports back to the engine."""
+        """The coroutine of one async activation; always reports back to the engine.
+
+        `run_workflow` has an inlined copy of this for a lone activation.
+        """
         ok = False
         result: Any = None
         try:
-            if session.state is not RUNNING:
-                return  # cleaned up before it could start: the service never runs
-            plan = session.plan
-            fn = plan.fns[op]
-            assert fn is not None  # invariant: only service operations spawn activations
-            streams = plan.streams[op]
-            if streams is None:
-                result = await fn(msg)
-            else:
-                result = await fn(msg, streams=stream_senders(self, session, op, streams))
-            ok = True
+            call = self.activation_call(session, op, msg)
+            if call is not None:
+                result = await call
+                ok = True
         except anyio.get_cancelled_exc_class():
-            # the engine only cancels sessions that are cleaning up: a cancellation that
-            # reaches a running session comes from outside the run
-            if session.state is RUNNING:
-                self.cancel_from_outside("the task awaiting the run was cancelled")
+            self.activation_cancelled(session)
             raise
         except Exception as error:
-            if session.state is RUNNING:
-                self.fail(session, op, error)
-            else:
-                # S4.3: a failure during cleanup is never swallowed
-                session.cleanup_failures.append(ServiceFailed(session.plan.names[op], error))
+            self.activation_failed(session, op, error)
         finally:
-            self._activation_ended(session, op, ok, result)
+            self.activation_ended(session, op, ok, result)
 
-    def _activation_ended(self, session: Session, op: int, ok: bool, result: Any) -> None:
+    def activation_ended(self, session: Session, op: int, ok: bool, result: Any) -> None:
         session.ntasks -= 1
         if session.state is RUNNING:
             if ok:

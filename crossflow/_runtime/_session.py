@@ -70,7 +70,7 @@ class Session:
         self.collects: dict[int, CollectState] | None = (
             {c: CollectState() for c in plan.collects} if plan.collects else None
         )
-        self.disposals: list[Disposal] = []
+        self.disposals: list[Disposal] | None = None  # every disposal, in order (S2.4)
         # async activations: how many run, those waiting for a task group, the group
         self.ntasks = 0
         self.pending: list[tuple[int, Any]] | None = None
@@ -80,7 +80,7 @@ class Session:
         self.response: Any = None
         self.cancellation: Cancellation | None = None
         # failures of services while the session was being cleaned up (S4.3)
-        self.cleanup_failures: list[ServiceFailed] = []
+        self.cleanup_failures: list[ServiceFailed] | None = None
 
     @property
     def name(self) -> str:
@@ -91,5 +91,5 @@ class Session:
         children = len(self.children) if self.children else 0
         return (
             f"<Session {self.graph.name!r} {self.state.value}: {self.live} live, "
-            f"{tasks} tasks, {children} child sessions, {len(self.disposals)} disposals>"
+            f"{tasks} tasks, {children} child sessions, {len(self.disposals or ())} disposals>"
         )
