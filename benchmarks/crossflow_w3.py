@@ -1,12 +1,13 @@
 """W3 crossflow: 10,000 concurrent `wf.run(i)` in one anyio task group; workflow = map(x+1) ->
 then(async: await anyio.sleep(0.01); x+1) -> map(x+1). argv[1] = asyncio | trio.
 Wall time per repeat and peak RSS, as floor_anyio_w3.py."""
+
 import sys
 
 import anyio
+from _common import REPEATS, W3_EXPECT, W3_N, W3_SLEEP, check, now, peak_rss_mib, w3_emit
 
 import crossflow as cf
-from _common import REPEATS, W3_EXPECT, W3_N, W3_SLEEP, check, now, peak_rss_mib, w3_emit
 
 backend = sys.argv[1] if len(sys.argv) > 1 else "asyncio"
 
@@ -18,7 +19,9 @@ async def b(x: int) -> int:
 
 @cf.workflow
 def three(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-    builder.chain(scope.start).map(lambda x: x + 1).then(b).map(lambda x: x + 1).connect(scope.terminate)
+    builder.chain(scope.start).map(lambda x: x + 1).then(b).map(lambda x: x + 1).connect(
+        scope.terminate
+    )
 
 
 rss0 = peak_rss_mib()  # after import and build, before any session (as the floors)

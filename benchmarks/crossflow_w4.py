@@ -2,13 +2,23 @@
 terminate), each awaiting anyio.sleep(3600) inside try/finally. Once all 100 started, the task running
 `wf.run` is cancelled through an anyio cancel scope (as floor_anyio_w4.py cancels its task group);
 times cancel -> `wf.run` has stopped, and -> all 100 `finally` blocks ran. argv[1] = asyncio | trio."""
+
 import sys
 
 import anyio
+import anyio.lowlevel
+from _common import (
+    REPEATS,
+    W4_BRANCHES,
+    W4_GRACE_S,
+    W4_SLEEP,
+    W4_START_TIMEOUT_S,
+    Branches,
+    now,
+    w4_emit,
+)
 
 import crossflow as cf
-from _common import (REPEATS, W4_BRANCHES, W4_GRACE_S, W4_SLEEP, W4_START_TIMEOUT_S, Branches, now,
-                     w4_emit)
 
 backend = sys.argv[1] if len(sys.argv) > 1 else "asyncio"
 
@@ -24,12 +34,14 @@ async def branch(b: Branches) -> None:
 @cf.workflow
 def hundred(scope: cf.Scope[Branches, list[None]], builder: cf.Builder) -> None:
     # the request is the session's counters; every branch gets it
-    (builder.chain(scope.start)
+    (
+        builder.chain(scope.start)
         .map(lambda b: [b] * W4_BRANCHES)
         .spread()
         .then(branch)
         .collect_all()
-        .connect(scope.terminate))
+        .connect(scope.terminate)
+    )
 
 
 async def one():
@@ -62,7 +74,7 @@ async def one():
         # API §2 says run waits for the session's cleanup; if some finally did not run yet, poll like the
         # asyncio peers do (sleep(0) for up to the grace period)
         while b.finished < W4_BRANCHES and now() - t0 < W4_GRACE_S:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         t2 = t1 if at_return == W4_BRANCHES else now()
     to_all = t2 - t0 if b.finished == W4_BRANCHES else None
     return t1 - t0, to_all, b.finished, at_return, "/".join(outcome) or "?"
@@ -75,5 +87,12 @@ async def main():
 
 
 to_ret, to_all, counts, at_ret, outcomes = anyio.run(main, backend=backend)
-w4_emit("crossflow", f"cancel scope around wf.run, backend={backend}", to_ret, to_all, counts, at_ret,
-        note=f"run outcome: {sorted(set(outcomes))}")
+w4_emit(
+    "crossflow",
+    f"cancel scope around wf.run, backend={backend}",
+    to_ret,
+    to_all,
+    counts,
+    at_ret,
+    note=f"run outcome: {sorted(set(outcomes))}",
+)

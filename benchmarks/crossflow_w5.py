@@ -14,12 +14,13 @@ Reports µs/session for N = 10, 100, 1000 and ratio = time(N=1000) / time(N=100)
 per disposal would make the ratio about 100 (quadratic), the goal is at most 15 (linear).
 argv[1] = asyncio | trio.
 """
+
 import sys
 
 import anyio
+from _common import REPEATS, check, emit, now, stats
 
 import crossflow as cf
-from _common import REPEATS, check, emit, now, stats
 
 backend = sys.argv[1] if len(sys.argv) > 1 else "asyncio"
 SIZES = (10, 100, 1000)
@@ -69,12 +70,16 @@ def check_disposals(wf: cf.Workflow[int, int], n: int) -> None:
         _engine.Engine.dispose, _engine.Engine.record = original_dispose, original_record
     branching = sum(isinstance(c, cf.Branching) for c in seen)
     check(r == n, f"N={n}: bad result {r!r}")
-    check(branching == n and len(seen) == n, f"N={n}: {branching} Branching of {len(seen)} disposals, want {n}")
+    check(
+        branching == n and len(seen) == n,
+        f"N={n}: {branching} Branching of {len(seen)} disposals, want {n}",
+    )
 
 
 def check_public(n: int) -> None:
     """Untimed, public API only: the same graph with its last hop sent to a dead end is cancelled as
     Unreachable, and that cancellation lists every disposal of the session: the N side-branch Branchings."""
+
     def build(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
         chain = builder.chain(scope.start)
         for _ in range(n):
@@ -88,10 +93,14 @@ def check_public(n: int) -> None:
         anyio.run(wf.run, 0, backend=backend)
     except cf.WorkflowCancelled as e:
         cause = e.cancellation.cause
-        check(isinstance(cause, cf.Unreachable), f"N={n}: cancelled with {cause!r}, want Unreachable")
+        check(
+            isinstance(cause, cf.Unreachable), f"N={n}: cancelled with {cause!r}, want Unreachable"
+        )
         kinds = [type(d.cause).__name__ for d in cause.disposals]
-        check(kinds.count("Branching") == n and kinds[-1] == "Filtered" and len(kinds) == n + 1,
-              f"N={n}: Unreachable lists {kinds.count('Branching')} Branching of {len(kinds)} disposals")
+        check(
+            kinds.count("Branching") == n and kinds[-1] == "Filtered" and len(kinds) == n + 1,
+            f"N={n}: Unreachable lists {kinds.count('Branching')} Branching of {len(kinds)} disposals",
+        )
     else:
         raise AssertionError(f"N={n}: dead-end variant terminated")
 
@@ -99,6 +108,7 @@ def check_public(n: int) -> None:
 async def time_all(wfs, sessions_of):
     """The sizes are interleaved (every repeat times N=10, 100, 1000 in turn), so machine noise hits
     them alike; returns {n: [seconds per repeat]}."""
+
     async def one(n):
         wf, sessions = wfs[n], sessions_of[n]
         t = now()
@@ -130,15 +140,27 @@ def main():
     per_session = {n: stats(elapsed[n], 1e6 / sessions_of[n]) for n in SIZES}
     ratio = per_session[1000]["median"] / per_session[100]["median"]
     # the same ratio within each repeat (the two sizes timed back to back)
-    per_repeat = [(a / sessions_of[1000]) / (b / sessions_of[100]) for a, b in zip(elapsed[1000], elapsed[100])]
-    emit("W5", "crossflow", f"N blocking nodes + N fork_option Branching disposals, backend={backend}",
-         unit="us/session", repeats=REPEATS, sizes=list(SIZES),
-         sessions={str(k): v for k, v in sessions_of.items()},
-         us_per_session={str(k): v for k, v in per_session.items()},
-         us_per_node={str(k): v["median"] / k for k, v in per_session.items()},
-         build_ms={str(k): v for k, v in build_ms.items()},
-         ratio_1000_over_100=ratio, ratio_per_repeat=stats(per_repeat), goal=GOAL,
-         disposals_checked=True, note=None)
+    per_repeat = [
+        (a / sessions_of[1000]) / (b / sessions_of[100])
+        for a, b in zip(elapsed[1000], elapsed[100])
+    ]
+    emit(
+        "W5",
+        "crossflow",
+        f"N blocking nodes + N fork_option Branching disposals, backend={backend}",
+        unit="us/session",
+        repeats=REPEATS,
+        sizes=list(SIZES),
+        sessions={str(k): v for k, v in sessions_of.items()},
+        us_per_session={str(k): v for k, v in per_session.items()},
+        us_per_node={str(k): v["median"] / k for k, v in per_session.items()},
+        build_ms={str(k): v for k, v in build_ms.items()},
+        ratio_1000_over_100=ratio,
+        ratio_per_repeat=stats(per_repeat),
+        goal=GOAL,
+        disposals_checked=True,
+        note=None,
+    )
 
 
 main()

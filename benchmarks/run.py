@@ -63,10 +63,10 @@ print(json.dumps(out))
 TITLES = {
     "W1": "W1 chain — 10-node linear chain, x+1 per node (sync body), 2,000 sequential sessions per repeat",
     "W2": "W2 fan-out — 1,000 items → async fn (await sleep(0); x*2) → gathered and summed; "
-          "1 session per repeat",
+    "1 session per repeat",
     "W3": "W3 concurrent sessions — 10,000 concurrent 3-node sessions, middle node awaits sleep(0.01)",
     "W4": "W4 cancel latency — one session, 100 parallel branches each awaiting a 1 h sleep; "
-          "cancel once all started",
+    "cancel once all started",
     "W5": "W5 reachability scaling — N blocking nodes, N `Branching` disposals per session (crossflow only)",
 }
 
@@ -83,14 +83,23 @@ def child_env() -> dict[str, str]:
 def run_job(script: str, args: list[str]) -> tuple[dict, float]:
     t = time.perf_counter()
     try:
-        p = subprocess.run([PY, script, *args], cwd=HERE, capture_output=True, text=True,
-                           timeout=TIMEOUT_S, env=child_env())
+        p = subprocess.run(
+            [PY, script, *args],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            env=child_env(),
+        )
     except subprocess.TimeoutExpired:
         return {"ok": False, "error": f"timeout after {TIMEOUT_S}s"}, time.perf_counter() - t
     lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
     if p.returncode != 0 or not lines:
         tail = (p.stderr or p.stdout).strip().splitlines()[-3:]
-        return {"ok": False, "error": f"rc={p.returncode}: " + " | ".join(tail)}, time.perf_counter() - t
+        return {
+            "ok": False,
+            "error": f"rc={p.returncode}: " + " | ".join(tail),
+        }, time.perf_counter() - t
     r = json.loads(lines[-1])
     if p.stderr.strip():
         r["stderr_tail"] = p.stderr.strip().splitlines()[-5:]
@@ -141,52 +150,76 @@ def verdict(value: float | None, limit: float, extra_ok: bool = True) -> str:
 
 
 def failures(rows: list[dict]) -> list[str]:
-    return [f"| {r.get('peer', r['script'])} | {r['script']} {' '.join(r['args'])} | FAILED: "
-            f"{r['error'][:200]} |" for r in rows if not r.get("ok")]
+    return [
+        f"| {r.get('peer', r['script'])} | {r['script']} {' '.join(r['args'])} | FAILED: "
+        f"{r['error'][:200]} |"
+        for r in rows
+        if not r.get("ok")
+    ]
 
 
 def measurements(w: str, rows: list[dict]) -> list[str]:
     out: list[str] = []
     ok = [r for r in rows if r.get("ok")]
     if w == "W1":
-        out += ["| peer | variant | µs/session median | min | max | µs/hop median (min–max) |",
-                "|---|---|---:|---:|---:|---:|"]
-        out += [f"| {r['peer']} | {r['variant']} | {mmm(r['us_per_session'])} | {rng(r['us_per_hop'])} |"
-                for r in ok]
+        out += [
+            "| peer | variant | µs/session median | min | max | µs/hop median (min–max) |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        out += [
+            f"| {r['peer']} | {r['variant']} | {mmm(r['us_per_session'])} | {rng(r['us_per_hop'])} |"
+            for r in ok
+        ]
     elif w == "W2":
         out += ["| peer | variant | ms/session median | min | max |", "|---|---|---:|---:|---:|"]
         out += [f"| {r['peer']} | {r['variant']} | {mmm(r['ms_per_session'])} |" for r in ok]
     elif w == "W3":
-        out += ["| peer | variant | wall s median | min | max | RSS after import (MiB) | peak RSS (MiB) |",
-                "|---|---|---:|---:|---:|---:|---:|"]
-        out += [f"| {r['peer']} | {r['variant']} | {mmm(r['wall_s'])} | {r['rss_after_import_mib']:.0f} | "
-                f"{r['peak_rss_mib']:.0f} |" for r in ok]
+        out += [
+            "| peer | variant | wall s median | min | max | RSS after import (MiB) | peak RSS (MiB) |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        out += [
+            f"| {r['peer']} | {r['variant']} | {mmm(r['wall_s'])} | {r['rss_after_import_mib']:.0f} | "
+            f"{r['peak_rss_mib']:.0f} |"
+            for r in ok
+        ]
     elif w == "W4":
-        out += ["| peer | variant | cancel→run stopped, ms median (min–max) | cancel→all 100 `finally` ran, "
-                "ms median (min–max) | cleanup ran for all 100 (per repeat) | note |",
-                "|---|---|---:|---:|---|---|"]
+        out += [
+            "| peer | variant | cancel→run stopped, ms median (min–max) | cancel→all 100 `finally` ran, "
+            "ms median (min–max) | cleanup ran for all 100 (per repeat) | note |",
+            "|---|---|---:|---:|---|---|",
+        ]
         for r in ok:
             b = r["ms_cancel_to_all_cleanup"]
             counts = "yes" if r["cleanup_ran_all"] else f"NO: {r['cleanup_counts']}"
             if r["cleanup_at_return"] != r["cleanup_counts"]:
                 counts += f"; at 'stopped': {r['cleanup_at_return']}"
-            out.append(f"| {r['peer']} | {r['variant']} | {rng(r['ms_cancel_to_return'])} | "
-                       f"{rng(b) if b else 'never (within 2 s)'} | {counts} | {r.get('note') or ''} |")
+            out.append(
+                f"| {r['peer']} | {r['variant']} | {rng(r['ms_cancel_to_return'])} | "
+                f"{rng(b) if b else 'never (within 2 s)'} | {counts} | {r.get('note') or ''} |"
+            )
     elif w == "W5":
-        out += ["| peer | variant | µs/session N=10 median (min–max) | N=100 | N=1000 | µs/node N=10 / 100 / 1000 "
-                "| time(1000)/time(100) of medians | same, per repeat median (min–max) | build ms N=1000 |",
-                "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        out += [
+            "| peer | variant | µs/session N=10 median (min–max) | N=100 | N=1000 | µs/node N=10 / 100 / 1000 "
+            "| time(1000)/time(100) of medians | same, per repeat median (min–max) | build ms N=1000 |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in ok:
             s, pn = r["us_per_session"], r["us_per_node"]
-            out.append(f"| {r['peer']} | {r['variant']} | {rng(s['10'])} | {rng(s['100'])} | {rng(s['1000'])} | "
-                       f"{f(pn['10'])} / {f(pn['100'])} / {f(pn['1000'])} | {f(r['ratio_1000_over_100'])} | "
-                       f"{rng(r.get('ratio_per_repeat'))} | {f(r['build_ms']['1000'])} |")
+            out.append(
+                f"| {r['peer']} | {r['variant']} | {rng(s['10'])} | {rng(s['100'])} | {rng(s['1000'])} | "
+                f"{f(pn['10'])} / {f(pn['100'])} / {f(pn['1000'])} | {f(r['ratio_1000_over_100'])} | "
+                f"{rng(r.get('ratio_per_repeat'))} | {f(r['build_ms']['1000'])} |"
+            )
     return out + failures(rows)
 
 
 def targets(w: str, rows: list[dict]) -> tuple[list[str], list[tuple[str, str]]]:
     """Markdown rows of the target table, and (target, verdict) pairs for the summary."""
-    out = ["| target | backend | crossflow | floor | ratio | goal | status |", "|---|---|---:|---:|---:|---:|---|"]
+    out = [
+        "| target | backend | crossflow | floor | ratio | goal | status |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
     summary: list[tuple[str, str]] = []
 
     def add(name: str, backend: str, mine: str, floor: str, r: str, goal: str, status: str) -> None:
@@ -201,35 +234,79 @@ def targets(w: str, rows: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
             mine = cf["us_per_session"]["median"] if cf else None
             base = fl["us_per_session"]["median"] if fl else None
             if b == "asyncio":
-                add("µs/session ≤ 10 (ratio: to the anyio TG+1 task floor)", b, f"{f(mine)} µs", f"{f(base)} µs",
-                    f(ratio(mine, base)), f"≤ {W1_LIMIT_US:g} µs", verdict(mine, W1_LIMIT_US))
+                add(
+                    "µs/session ≤ 10 (ratio: to the anyio TG+1 task floor)",
+                    b,
+                    f"{f(mine)} µs",
+                    f"{f(base)} µs",
+                    f(ratio(mine, base)),
+                    f"≤ {W1_LIMIT_US:g} µs",
+                    verdict(mine, W1_LIMIT_US),
+                )
             else:
-                add("µs/session (no target on trio)", b, f"{f(mine)} µs", f"{f(base)} µs",
-                    f(ratio(mine, base)), "–", "info")
+                add(
+                    "µs/session (no target on trio)",
+                    b,
+                    f"{f(mine)} µs",
+                    f"{f(base)} µs",
+                    f(ratio(mine, base)),
+                    "–",
+                    "info",
+                )
         elif w == "W2":
             fl = find(rows, "floor_anyio_w2", b)
             mine = cf["ms_per_session"]["median"] if cf else None
             base = fl["ms_per_session"]["median"] if fl else None
             r = ratio(mine, base)
-            add("ms/session vs anyio TG floor", b, f"{f(mine)} ms", f"{f(base)} ms", f(r), f"≤ {W2_LIMIT:g}",
-                verdict(r, W2_LIMIT))
+            add(
+                "ms/session vs anyio TG floor",
+                b,
+                f"{f(mine)} ms",
+                f"{f(base)} ms",
+                f(r),
+                f"≤ {W2_LIMIT:g}",
+                verdict(r, W2_LIMIT),
+            )
         elif w == "W3":
             fl = find(rows, "floor_anyio_w3", b)
             mine = cf["wall_s"]["median"] if cf else None
             base = fl["wall_s"]["median"] if fl else None
             r = ratio(mine, base)
-            add("wall time vs anyio TG floor", b, f"{f(mine)} s", f"{f(base)} s", f(r), f"≤ {W3_WALL_LIMIT:g}",
-                verdict(r, W3_WALL_LIMIT))
+            add(
+                "wall time vs anyio TG floor",
+                b,
+                f"{f(mine)} s",
+                f"{f(base)} s",
+                f(r),
+                f"≤ {W3_WALL_LIMIT:g}",
+                verdict(r, W3_WALL_LIMIT),
+            )
             mine = cf["peak_rss_mib"] if cf else None
             base = fl["peak_rss_mib"] if fl else None
             r = ratio(mine, base)
-            add("peak RSS vs anyio TG floor", b, f"{f(mine)} MiB", f"{f(base)} MiB", f(r), f"≤ {W3_RSS_LIMIT:g}",
-                verdict(r, W3_RSS_LIMIT))
-            if cf and fl:  # growth above the after-import RSS: what the 10,000 sessions themselves cost
+            add(
+                "peak RSS vs anyio TG floor",
+                b,
+                f"{f(mine)} MiB",
+                f"{f(base)} MiB",
+                f(r),
+                f"≤ {W3_RSS_LIMIT:g}",
+                verdict(r, W3_RSS_LIMIT),
+            )
+            if (
+                cf and fl
+            ):  # growth above the after-import RSS: what the 10,000 sessions themselves cost
                 gm = cf["peak_rss_mib"] - cf["rss_after_import_mib"]
                 gb = fl["peak_rss_mib"] - fl["rss_after_import_mib"]
-                add("peak RSS growth above after-import", b, f"{f(gm)} MiB", f"{f(gb)} MiB", f(ratio(gm, gb)),
-                    "–", "info")
+                add(
+                    "peak RSS growth above after-import",
+                    b,
+                    f"{f(gm)} MiB",
+                    f"{f(gb)} MiB",
+                    f(ratio(gm, gb)),
+                    "–",
+                    "info",
+                )
         elif w == "W4":
             fl = find(rows, "floor_anyio_w4", b)
             mc = cf["ms_cancel_to_all_cleanup"] if cf else None
@@ -238,14 +315,35 @@ def targets(w: str, rows: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
             base = bc["median"] if bc else None
             r = ratio(mine, base)
             all_ran = bool(cf and cf["cleanup_ran_all"])
-            add("cancel → all 100 `finally` ran, vs anyio floor", b, f"{f(mine)} ms", f"{f(base)} ms", f(r),
-                f"≤ {W4_LIMIT:g}", verdict(r, W4_LIMIT))
-            add("every `finally` ran (all repeats)", b, ("yes" if all_ran else "NO") if cf else "–",
-                ("yes" if fl["cleanup_ran_all"] else "NO") if fl else "–", "–", "yes",
-                ("**met**" if all_ran else "**MISSED**") if cf else "no data")
+            add(
+                "cancel → all 100 `finally` ran, vs anyio floor",
+                b,
+                f"{f(mine)} ms",
+                f"{f(base)} ms",
+                f(r),
+                f"≤ {W4_LIMIT:g}",
+                verdict(r, W4_LIMIT),
+            )
+            add(
+                "every `finally` ran (all repeats)",
+                b,
+                ("yes" if all_ran else "NO") if cf else "–",
+                ("yes" if fl["cleanup_ran_all"] else "NO") if fl else "–",
+                "–",
+                "yes",
+                ("**met**" if all_ran else "**MISSED**") if cf else "no data",
+            )
         elif w == "W5":
             r = cf["ratio_1000_over_100"] if cf else None
-            add("time(N=1000) / time(N=100)", b, f(r), "–", f(r), f"≤ {W5_LIMIT:g}", verdict(r, W5_LIMIT))
+            add(
+                "time(N=1000) / time(N=100)",
+                b,
+                f(r),
+                "–",
+                f(r),
+                f"≤ {W5_LIMIT:g}",
+                verdict(r, W5_LIMIT),
+            )
     return out, summary
 
 
@@ -253,7 +351,9 @@ def targets(w: str, rows: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--only", default="", help="comma list of workloads, e.g. W1,W3")
     ap.add_argument("--out", help="write the markdown report here")
     ap.add_argument("--json", help="append the raw JSON results (one per line) here")
@@ -263,8 +363,16 @@ def main() -> int:
     if unknown:
         ap.error(f"unknown workload(s): {', '.join(sorted(unknown))}")
 
-    versions = json.loads(subprocess.run([PY, "-c", VERSIONS_SNIPPET], capture_output=True, text=True,
-                                         check=True, cwd=HERE, env=child_env()).stdout)
+    versions = json.loads(
+        subprocess.run(
+            [PY, "-c", VERSIONS_SNIPPET],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=HERE,
+            env=child_env(),
+        ).stdout
+    )
     started = datetime.datetime.now().isoformat(timespec="seconds")
     load0 = os.getloadavg()
     t_all = time.perf_counter()
@@ -276,8 +384,12 @@ def main() -> int:
         r, dt = run_job(script, args)
         r.update(script=script, args=args, job_wall_s=round(dt, 1))
         r.setdefault("workload", w)
-        print(f"    -> {'ok' if r.get('ok') else 'FAILED: ' + r['error']} ({dt:.1f}s)"
-              + (f" stderr: {r['stderr_tail']}" if r.get("stderr_tail") else ""), file=sys.stderr, flush=True)
+        print(
+            f"    -> {'ok' if r.get('ok') else 'FAILED: ' + r['error']} ({dt:.1f}s)"
+            + (f" stderr: {r['stderr_tail']}" if r.get("stderr_tail") else ""),
+            file=sys.stderr,
+            flush=True,
+        )
         results.setdefault(w, []).append(r)
         if a.json:
             with open(a.json, "a") as fh:
@@ -287,15 +399,23 @@ def main() -> int:
     cpu = "?"
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as fh:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "?")
-    md = ["# crossflow benchmarks", "",
-          f"Run {started} on {os.cpu_count()} CPU(s) ({cpu}), {platform.system()} {platform.release()}; "
-          f"load avg before {load0[0]:.2f}, after {load1[0]:.2f}; {time.perf_counter() - t_all:.0f} s in all. "
-          f"Interpreter: `{PY}`.", "",
-          "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()), "",
-          "Method: each row is a separate subprocess; 1 untimed warm-up repeat, then 5 timed repeats "
-          "(time.perf_counter); median, min and max of the 5 are shown. Every repeat checks its result. "
-          "Ratios are crossflow's median over the floor's median from this same run.", ""]
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "?"
+            )
+    md = [
+        "# crossflow benchmarks",
+        "",
+        f"Run {started} on {os.cpu_count()} CPU(s) ({cpu}), {platform.system()} {platform.release()}; "
+        f"load avg before {load0[0]:.2f}, after {load1[0]:.2f}; {time.perf_counter() - t_all:.0f} s in all. "
+        f"Interpreter: `{PY}`.",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "",
+        "Method: each row is a separate subprocess; 1 untimed warm-up repeat, then 5 timed repeats "
+        "(time.perf_counter); median, min and max of the 5 are shown. Every repeat checks its result. "
+        "Ratios are crossflow's median over the floor's median from this same run.",
+        "",
+    ]
     summary: list[tuple[str, str]] = []
     for w in sorted(results):
         md += [f"## {TITLES.get(w, w)}", ""] + measurements(w, results[w]) + [""]
@@ -304,9 +424,13 @@ def main() -> int:
         summary += s
     if summary:
         missed = [t for t, v in summary if v != "**met**"]
-        md += ["## Summary", "",
-               f"{len(summary) - len(missed)} of {len(summary)} targets met."
-               + (" Missed or without data: " + "; ".join(missed) + "." if missed else ""), ""]
+        md += [
+            "## Summary",
+            "",
+            f"{len(summary) - len(missed)} of {len(summary)} targets met."
+            + (" Missed or without data: " + "; ".join(missed) + "." if missed else ""),
+            "",
+        ]
     text = "\n".join(md)
     print(text)
     if a.out:

@@ -7,6 +7,8 @@ says exactly why it could not finish.
 
 from __future__ import annotations
 
+import contextlib
+
 from ._builder import Builder as Builder
 from ._builder import ForkClone as ForkClone
 from ._builder import ForkOption as ForkOption
@@ -52,8 +54,8 @@ from ._results import Err as Err
 from ._results import Ok as Ok
 from ._results import Result as Result
 from ._services import Service as Service
-from ._services import StreamSender as StreamSender
 from ._services import Streams as Streams
+from ._services import StreamSender as StreamSender
 from ._services import service as service
 from ._settings import ScopeSettings as ScopeSettings
 from ._version import __version__ as __version__
@@ -120,10 +122,8 @@ def _fix_module_names() -> None:
     for name in __all__:
         obj = globals()[name]
         if isinstance(obj, type) or callable(obj):
-            try:
+            with contextlib.suppress(AttributeError, TypeError):  # aliases refuse it
                 obj.__module__ = __name__
-            except (AttributeError, TypeError):  # some objects (aliases) refuse it
-                pass
 
 
 _fix_module_names()

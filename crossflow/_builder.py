@@ -83,7 +83,9 @@ class ForkClone(Generic[T]):
 
     def clone_output(self) -> Output[T]:
         """Add a branch: a new output that receives a copy of every message."""
-        return self._builder._add_port(self._op, f"branch{len(self._builder._graph.ops[self._op].ports)}")
+        return self._builder._add_port(
+            self._op, f"branch{len(self._builder._graph.ops[self._op].ports)}"
+        )
 
     def __repr__(self) -> str:
         return f"<ForkClone {self._builder._graph.ops[self._op].name!r}>"
@@ -203,7 +205,9 @@ class Builder:
 
     def __repr__(self) -> str:
         state = "built" if self._graph.frozen else "building"
-        return f"<Builder of scope {self._graph.name!r} ({state}, {len(self._graph.ops)} operations)>"
+        return (
+            f"<Builder of scope {self._graph.name!r} ({state}, {len(self._graph.ops)} operations)>"
+        )
 
     # ------------------------------------------------------------------ internals
 
@@ -237,7 +241,14 @@ class Builder:
         index = len(self._graph.ops)
         label = self._unique(name) if name is not None else f"{kind.value}#{index}"
         self._graph.ops.append(
-            Op(index=index, kind=kind, name=label, ports=ports, targets=[None] * len(ports), **fields)
+            Op(
+                index=index,
+                kind=kind,
+                name=label,
+                ports=ports,
+                targets=[None] * len(ports),
+                **fields,
+            )
         )
         return index
 
@@ -318,7 +329,9 @@ class Builder:
             raise InvalidArgument(
                 f"{where} expects a build function (scope, builder) -> None, got {build_fn!r}"
             )
-        scope_name = name if name is not None else f"{self._graph.name}/scope#{len(self._graph.ops)}"
+        scope_name = (
+            name if name is not None else f"{self._graph.name}/scope#{len(self._graph.ops)}"
+        )
         graph = build_graph(
             build_fn,
             name=scope_name,
@@ -326,7 +339,9 @@ class Builder:
             streams=check_streams(streams, where),
             parent=self,
         )
-        return ProviderSpec(kind="scope", name=scope_name, streams=tuple(graph.stream_outs), graph=graph)
+        return ProviderSpec(
+            kind="scope", name=scope_name, streams=tuple(graph.stream_outs), graph=graph
+        )
 
     # ------------------------------------------------------------------ public
 
@@ -359,15 +374,21 @@ class Builder:
         self._link(output, input_slot._op)
 
     @overload
-    def create_node(self, provider: Workflow[Req, Resp], *, name: str | None = None) -> Node[Req, Resp]: ...
+    def create_node(
+        self, provider: Workflow[Req, Resp], *, name: str | None = None
+    ) -> Node[Req, Resp]: ...
     @overload
-    def create_node(self, provider: Service[Req, Resp], *, name: str | None = None) -> Node[Req, Resp]: ...
+    def create_node(
+        self, provider: Service[Req, Resp], *, name: str | None = None
+    ) -> Node[Req, Resp]: ...
     @overload
     def create_node(
         self, provider: Callable[[Req], Coroutine[Any, Any, Resp]], *, name: str | None = None
     ) -> Node[Req, Resp]: ...
     @overload
-    def create_node(self, provider: Callable[[Req], Resp], *, name: str | None = None) -> Node[Req, Resp]: ...
+    def create_node(
+        self, provider: Callable[[Req], Resp], *, name: str | None = None
+    ) -> Node[Req, Resp]: ...
     def create_node(self, provider: Any, *, name: str | None = None) -> Node[Any, Any]:
         """Create a node that runs `provider` once per message.
 
@@ -416,14 +437,20 @@ class Builder:
         """Create a fork that routes `cf.Ok` values to `.ok` and `cf.Err` errors to `.err`."""
         index = self._add(Kind.FORK_RESULT, None, ["ok", "err"])
         return ForkResult(
-            self._graph.ops[index].name, InputSlot(self, index), Output(self, index, 0), Output(self, index, 1)
+            self._graph.ops[index].name,
+            InputSlot(self, index),
+            Output(self, index, 0),
+            Output(self, index, 1),
         )
 
     def create_fork_option(self) -> ForkOption:
         """Create a fork that routes `None` to `.none` and anything else to `.some`."""
         index = self._add(Kind.FORK_OPTION, None, ["some", "none"])
         return ForkOption(
-            self._graph.ops[index].name, InputSlot(self, index), Output(self, index, 0), Output(self, index, 1)
+            self._graph.ops[index].name,
+            InputSlot(self, index),
+            Output(self, index, 0),
+            Output(self, index, 1),
         )
 
     def create_collect(self, min: int = 0, max: int | None = None) -> Node[Any, list[Any]]:
@@ -438,7 +465,12 @@ class Builder:
         """
         check_min_max(min, max, "create_collect()")
         index = self._add(Kind.COLLECT, None, ["collected"], params={"min": min, "max": max})
-        return Node(self._graph.ops[index].name, InputSlot(self, index), Output(self, index, 0), StreamOutputs({}))
+        return Node(
+            self._graph.ops[index].name,
+            InputSlot(self, index),
+            Output(self, index, 0),
+            StreamOutputs({}),
+        )
 
     def create_split(self, keys: Iterable[Hashable] = (), sequence: int = 0) -> SplitOutputs:
         """Create a split (see `Chain.split_outputs`)."""
@@ -447,7 +479,11 @@ class Builder:
             raise BuildError(f"create_split(keys={key_tuple!r}): a key is listed twice")
         if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
             raise InvalidArgument(f"split: sequence must be an int >= 0, got {sequence!r}")
-        ports = [f"key:{k!r}" for k in key_tuple] + [f"seq:{i}" for i in range(sequence)] + ["remaining"]
+        ports = (
+            [f"key:{k!r}" for k in key_tuple]
+            + [f"seq:{i}" for i in range(sequence)]
+            + ["remaining"]
+        )
         index = self._add(Kind.SPLIT, None, ports, params={"keys": key_tuple, "sequence": sequence})
         return SplitOutputs(self, index, key_tuple, sequence)
 
@@ -480,7 +516,9 @@ def build_graph(
         index = builder._add(Kind.STREAM_OUT, f"stream_out:{stream}", [], params={"stream": stream})
         graph.stream_outs[stream] = index
         slots[stream] = InputSlot(builder, index)
-    scope: Scope[Any, Any] = Scope(name, Output(builder, 0, 0), InputSlot(builder, 1), StreamInputs(slots))
+    scope: Scope[Any, Any] = Scope(
+        name, Output(builder, 0, 0), InputSlot(builder, 1), StreamInputs(slots)
+    )
     build_fn(scope, builder)
     graph.frozen = True
     analyse(graph)

@@ -90,7 +90,11 @@ class IncompleteSplit:
         return f"{self.operation}: nothing was sent to {', '.join(self.missing) or 'some outputs'}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "IncompleteSplit", "operation": self.operation, "missing": list(self.missing)}
+        return {
+            "kind": "IncompleteSplit",
+            "operation": self.operation,
+            "missing": list(self.missing),
+        }
 
 
 @attrs.frozen
@@ -268,7 +272,11 @@ class ServiceFailed:
         return f"{self.operation} raised {type(self.error).__qualname__}: {self.error}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "ServiceFailed", "operation": self.operation, "error": _error_dict(self.error)}
+        return {
+            "kind": "ServiceFailed",
+            "operation": self.operation,
+            "error": _error_dict(self.error),
+        }
 
 
 @attrs.frozen

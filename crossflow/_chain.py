@@ -50,9 +50,7 @@ class Chain(Generic[T_co]):
 
     # ------------------------------------------------------------------ internals
 
-    def _op(
-        self, kind: Kind, ports: list[str], name: str | None = None, **fields: Any
-    ) -> int:
+    def _op(self, kind: Kind, ports: list[str], name: str | None = None, **fields: Any) -> int:
         b = self._builder
         b._check_open()
         b._check_free(self._output)
@@ -112,15 +110,21 @@ class Chain(Generic[T_co]):
         return Chain(self._builder, node.output, size.tuple_size if size else None)
 
     @overload
-    def then_node(self, provider: Workflow[T_co, U], *, name: str | None = None) -> Node[T_co, U]: ...
+    def then_node(
+        self, provider: Workflow[T_co, U], *, name: str | None = None
+    ) -> Node[T_co, U]: ...
     @overload
-    def then_node(self, provider: Service[T_co, U], *, name: str | None = None) -> Node[T_co, U]: ...
+    def then_node(
+        self, provider: Service[T_co, U], *, name: str | None = None
+    ) -> Node[T_co, U]: ...
     @overload
     def then_node(
         self, provider: Callable[[T_co], Coroutine[Any, Any, U]], *, name: str | None = None
     ) -> Node[T_co, U]: ...
     @overload
-    def then_node(self, provider: Callable[[T_co], U], *, name: str | None = None) -> Node[T_co, U]: ...
+    def then_node(
+        self, provider: Callable[[T_co], U], *, name: str | None = None
+    ) -> Node[T_co, U]: ...
     def then_node(self, provider: Any, *, name: str | None = None) -> Node[Any, Any]:
         """Like `then`, but return the `Node`, to reach its stream outputs."""
         b = self._builder
@@ -133,7 +137,9 @@ class Chain(Generic[T_co]):
         return node
 
     @overload
-    def map(self, fn: Callable[[T_co], Coroutine[Any, Any, U]], *, name: str | None = None) -> Chain[U]: ...
+    def map(
+        self, fn: Callable[[T_co], Coroutine[Any, Any, U]], *, name: str | None = None
+    ) -> Chain[U]: ...
     @overload
     def map(self, fn: Callable[[T_co], U], *, name: str | None = None) -> Chain[U]: ...
     def map(self, fn: Any, *, name: str | None = None) -> Chain[Any]:
@@ -308,14 +314,18 @@ class Chain(Generic[T_co]):
         """Pass `fn(message)` on; when it returns `None` the scope is cancelled (`Filtered`)."""
         check_callable(fn, "chain.cancellation_filter()")
         if is_async_callable(fn):
-            raise InvalidArgument("chain.cancellation_filter() takes a plain function, not an async one")
+            raise InvalidArgument(
+                "chain.cancellation_filter() takes a plain function, not an async one"
+            )
         return self._filter("cancellation_filter", fn)
 
     def disposal_filter(self, fn: Callable[[T_co], U | None]) -> Chain[U]:
         """Pass `fn(message)` on; when it returns `None` the message is disposed (`Filtered`)."""
         check_callable(fn, "chain.disposal_filter()")
         if is_async_callable(fn):
-            raise InvalidArgument("chain.disposal_filter() takes a plain function, not an async one")
+            raise InvalidArgument(
+                "chain.disposal_filter() takes a plain function, not an async one"
+            )
         return self._filter("disposal_filter", fn)
 
     # ------------------------------------------------------------------ single-message ops

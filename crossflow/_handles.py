@@ -72,7 +72,9 @@ class StreamOutputs:
             return self._outputs[name]
         except KeyError:
             declared = ", ".join(self._outputs) or "none"
-            raise AttributeError(f"no stream named {name!r}; declared streams: {declared}") from None
+            raise AttributeError(
+                f"no stream named {name!r}; declared streams: {declared}"
+            ) from None
 
     def __iter__(self) -> Any:
         return iter(self._outputs)

@@ -35,7 +35,9 @@ def tuple_size_of(fn: object) -> int | None:
         return None
     ret = hints.get("return")
     origin = typing.get_origin(ret)
-    if origin is typing.Coroutine or (origin is not None and getattr(origin, "__name__", "") == "Coroutine"):
+    if origin is typing.Coroutine or (
+        origin is not None and getattr(origin, "__name__", "") == "Coroutine"
+    ):
         args = typing.get_args(ret)
         ret = args[-1] if args else None
         origin = typing.get_origin(ret)

@@ -31,8 +31,8 @@ def is_async_callable(fn: object) -> bool:
         return True
     if isinstance(fn, functools.partial):
         return is_async_callable(fn.func)
-    call = getattr(type(fn), "__call__", None)
-    return inspect.iscoroutinefunction(call)
+    # an object whose class defines `async def __call__`
+    return inspect.iscoroutinefunction(getattr(type(fn), "__call__", None))  # noqa: B004
 
 
 def check_callable(fn: object, where: str) -> None:
@@ -174,9 +174,7 @@ class _ServiceDecorator:
         self._options = options
 
     @overload
-    def __call__(
-        self, fn: Callable[[Req], Coroutine[Any, Any, Resp]], /
-    ) -> Service[Req, Resp]: ...
+    def __call__(self, fn: Callable[[Req], Coroutine[Any, Any, Resp]], /) -> Service[Req, Resp]: ...
     @overload
     def __call__(
         self, fn: _StreamingCallable[Req, Coroutine[Any, Any, Resp]], /

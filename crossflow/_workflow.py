@@ -59,14 +59,17 @@ class Workflow(Generic[Req, Resp]):
         """
         if not callable(build_fn):
             raise InvalidArgument(
-                f"Workflow.build expects a build function (scope, builder) -> None, got {build_fn!r}"
+                "Workflow.build expects a build function (scope, builder) -> None, "
+                f"got {build_fn!r}"
             )
         if name is not None and not isinstance(name, str):
             raise InvalidArgument(f"Workflow.build(name=...) takes a str, got {name!r}")
         stream_types = check_streams(streams, "Workflow.build()")
         graph = build_graph(
             build_fn,
-            name=name if name is not None else getattr(build_fn, "__name__", callable_name(build_fn)),
+            name=name
+            if name is not None
+            else getattr(build_fn, "__name__", callable_name(build_fn)),
             settings=check_settings(settings, "Workflow.build()"),
             streams=stream_types,
         )
@@ -96,9 +99,7 @@ class Workflow(Generic[Req, Resp]):
         # the runtime's coroutine itself, not a wrapper around it: one frame less per run
         return _run_workflow(self._graph, request)
 
-    def run_sync(
-        self, request: Req, *, backend: Literal["asyncio", "trio"] = "asyncio"
-    ) -> Resp:
+    def run_sync(self, request: Req, *, backend: Literal["asyncio", "trio"] = "asyncio") -> Resp:
         """Run one session from synchronous code, starting an event loop for it.
 
         Raises:
@@ -108,7 +109,9 @@ class Workflow(Generic[Req, Resp]):
         import anyio
 
         if backend not in ("asyncio", "trio"):
-            raise InvalidArgument(f"run_sync(backend=...) must be 'asyncio' or 'trio', got {backend!r}")
+            raise InvalidArgument(
+                f"run_sync(backend=...) must be 'asyncio' or 'trio', got {backend!r}"
+            )
         running = _running_event_loop()
         if running is not None:
             raise CrossflowError(

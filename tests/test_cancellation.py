@@ -7,24 +7,15 @@ import json
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import attrs
 import pytest
 
 import crossflow as cf
+from crossflow.testing import assert_cancelled as cancelled
+from crossflow.testing import assert_completes as run
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(wf: cf.Workflow[Any, Any], request: Any) -> Any:
-    with anyio.fail_after(5):
-        return await wf.run(request)
-
-
-async def cancelled(wf: cf.Workflow[Any, Any], request: Any) -> cf.WorkflowCancelled:
-    with anyio.fail_after(5):
-        with pytest.raises(cf.WorkflowCancelled) as info:
-            await wf.run(request)
-    return info.value
 
 
 class Boom(Exception):
@@ -140,9 +131,9 @@ async def test_cancellation_filter() -> None:
 
     @cf.workflow
     def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-        builder.chain(scope.start).cancellation_filter(
-            lambda x: x + 1 if x >= 0 else None
-        ).connect(scope.terminate)
+        builder.chain(scope.start).cancellation_filter(lambda x: x + 1 if x >= 0 else None).connect(
+            scope.terminate
+        )
 
     assert await run(wf, 1) == 2
     cause = (await cancelled(wf, -1)).cancellation.cause
@@ -162,7 +153,9 @@ async def test_implicit_cancel_in_a_child_is_a_parent_disposal() -> None:
 
     cause = (await cancelled(wf, None)).cancellation.cause
     match cause:
-        case cf.Unreachable(_, (cf.Disposal(_, cf.ScopeCancelled(cf.Cancellation(cf.Filtered()))),)):
+        case cf.Unreachable(
+            _, (cf.Disposal(_, cf.ScopeCancelled(cf.Cancellation(cf.Filtered()))),)
+        ):
             pass
         case _:
             pytest.fail(f"unexpected cause {cause!r}")
@@ -197,7 +190,7 @@ async def test_async_service_failure() -> None:
     boom = Boom("async kaput")
 
     async def explode(_: int) -> int:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         raise boom
 
     @cf.workflow
@@ -225,9 +218,7 @@ async def test_service_failure_cancels_the_innermost_session() -> None:
 
     @cf.workflow
     def wf(scope: cf.Scope[list[int], list[int]], builder: cf.Builder) -> None:
-        builder.chain(scope.start).spread().then_scope(child).collect_all().connect(
-            scope.terminate
-        )
+        builder.chain(scope.start).spread().then_scope(child).collect_all().connect(scope.terminate)
 
     assert await run(wf, [1, 2, 3]) == [1, 3]
 
@@ -409,7 +400,10 @@ def test_match_a_nested_cancellation() -> None:
     )
     match cancellation:
         case cf.Cancellation(
-            cf.Unreachable(scope, (cf.Disposal(op, cf.ScopeCancelled(cf.Cancellation(cf.Triggered(_, value)))),))
+            cf.Unreachable(
+                scope,
+                (cf.Disposal(op, cf.ScopeCancelled(cf.Cancellation(cf.Triggered(_, value)))),),
+            )
         ):
             assert (scope, op, value) == ("wf", "wf/scope#2", None)
         case _:
@@ -549,8 +543,8 @@ async def test_async_failure_in_one_child_leaves_siblings_running() -> None:
     @cf.workflow
     def wf(scope: cf.Scope[list[int], list[int]], builder: cf.Builder) -> None:
         builder.chain(scope.start).fork_clone(
-            lambda c: c.spread().then_scope(child).collect_all().map(sorted).connect(
-                scope.terminate
+            lambda c: (
+                c.spread().then_scope(child).collect_all().map(sorted).connect(scope.terminate)
             ),
             lambda c: c.then(open_gate).dispose(),
         )
@@ -589,8 +583,6 @@ async def test_failure_during_cleanup_is_not_swallowed() -> None:
     cancellation = error.cancellation
     assert isinstance(cancellation.cause, cf.Triggered)
     failures = [
-        c.cause
-        for c in cancellation.while_cancelling
-        if isinstance(c.cause, cf.ServiceFailed)
+        c.cause for c in cancellation.while_cancelling if isinstance(c.cause, cf.ServiceFailed)
     ]
     assert [f.error for f in failures] == [boom], cancellation

@@ -6,16 +6,13 @@ from collections import Counter
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import crossflow as cf
+from crossflow.testing import assert_completes as run
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(wf: cf.Workflow[Any, Any], request: Any) -> Any:
-    with anyio.fail_after(5):
-        return await wf.run(request)
 
 
 async def disposals_of(wf: cf.Workflow[Any, Any], request: Any) -> tuple[cf.Disposal, ...]:
@@ -111,7 +108,7 @@ async def test_unrelated_island_collect_is_ignored() -> None:
     collect on the live path (CO-3, S5.2)."""
 
     async def passthrough(v: int) -> int:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return v
 
     def never(_: Any) -> Any:
@@ -239,9 +236,7 @@ async def test_collect_about_to_emit_keeps_the_scope_alive() -> None:
 
     @cf.workflow
     def wf(scope: cf.Scope[list[Any], list[int]], builder: cf.Builder) -> None:
-        builder.chain(scope.start).spread().dispose_on_none().collect_all().connect(
-            scope.terminate
-        )
+        builder.chain(scope.start).spread().dispose_on_none().collect_all().connect(scope.terminate)
 
     assert await run(wf, [1, None]) == [1]
     assert await run(wf, [None, 1, None, 2, None]) == [1, 2]

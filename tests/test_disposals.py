@@ -9,16 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import crossflow as cf
+from crossflow.testing import assert_completes as run
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(wf: cf.Workflow[Any, Any], request: Any) -> Any:
-    with anyio.fail_after(5):
-        return await wf.run(request)
 
 
 async def disposals_of(wf: cf.Workflow[Any, Any], request: Any) -> tuple[cf.Disposal, ...]:
@@ -99,9 +96,7 @@ async def test_fork_result_disposes_the_branch_not_taken() -> None:
         builder.connect(fork.err, scope.terminate)
 
     (name,) = names
-    assert await disposals_of(only_err, cf.Ok(1)) == (
-        cf.Disposal(name, cf.Branching(name, "err")),
-    )
+    assert await disposals_of(only_err, cf.Ok(1)) == (cf.Disposal(name, cf.Branching(name, "err")),)
     assert await run(only_err, cf.Err("e")) == "e"
 
 
@@ -160,9 +155,9 @@ async def test_disposal_filter() -> None:
 
     @cf.workflow
     def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-        builder.chain(scope.start).disposal_filter(
-            lambda x: x * 10 if x > 0 else None
-        ).connect(scope.terminate)
+        builder.chain(scope.start).disposal_filter(lambda x: x * 10 if x > 0 else None).connect(
+            scope.terminate
+        )
 
     assert await run(wf, 2) == 20
     (disposal,) = await disposals_of(wf, -1)
@@ -202,9 +197,7 @@ async def test_incomplete_split() -> None:
         builder.connect(split.seq(1), scope.terminate)
 
     (name,) = names
-    assert await disposals_of(wf, [1]) == (
-        cf.Disposal(name, cf.IncompleteSplit(name, ("seq:1",))),
-    )
+    assert await disposals_of(wf, [1]) == (cf.Disposal(name, cf.IncompleteSplit(name, ("seq:1",))),)
     assert await run(wf, [1, 2]) == 2
 
 
@@ -265,9 +258,7 @@ async def test_unused_streams_on_a_stream_only_path() -> None:
 
     (name,) = names
     assert name == "never_sends"
-    assert await disposals_of(wf, 1) == (
-        cf.Disposal(name, cf.UnusedStreams(name, ("s",))),
-    )
+    assert await disposals_of(wf, 1) == (cf.Disposal(name, cf.UnusedStreams(name, ("s",))),)
 
 
 async def test_stream_only_path_that_emits() -> None:
@@ -319,7 +310,7 @@ async def test_async_service_with_streams_records_no_disposal() -> None:
 
     @cf.service(streams={"s": int})
     async def async_silent(x: int, *, streams: cf.Streams) -> int:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return x
 
     @cf.workflow
@@ -381,9 +372,9 @@ async def test_async_stream_only_path_that_emits() -> None:
 
     @cf.service(streams={"s": int})
     async def async_sends(x: int, *, streams: cf.Streams) -> int:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         streams.s.send(3)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return x
 
     @cf.workflow

@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import crossflow as cf
+from crossflow.testing import assert_completes as run
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(wf: cf.Workflow[Any, Any], request: Any) -> Any:
-    with anyio.fail_after(5):
-        return await wf.run(request)
 
 
 # --------------------------------------------------------------------------- fork_clone
@@ -312,7 +309,7 @@ async def test_map_sync_and_async() -> None:
     """`.map(fn)` accepts a plain function (inline) and an async one (a task) (API §1)."""
 
     async def double(x: int) -> int:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return 2 * x
 
     @cf.workflow
@@ -427,7 +424,7 @@ async def test_split_array_mixed_branches() -> None:
     `[5, 5, 5]` (FK-5)."""
 
     async def add2(v: int) -> int:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return v + 2
 
     @cf.workflow
@@ -516,11 +513,11 @@ async def test_callable_objects_and_partials_are_providers() -> None:
 
     class AsyncMul:
         async def __call__(self, x: int) -> int:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             return x * 10
 
     async def sub(a: int, x: int) -> int:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return x - a
 
     @cf.workflow

@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import crossflow as cf
+from crossflow.testing import assert_completes as run
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(wf: cf.Workflow[Any, Any], request: Any) -> Any:
-    with anyio.fail_after(5):
-        return await wf.run(request)
 
 
 def recorder(log: list[Any], tag: str | None = None) -> Any:
@@ -116,7 +113,7 @@ def blocking_streamer(_: Any, *, streams: cf.Streams) -> int:
 async def async_streamer(_: Any, *, streams: cf.Streams) -> int:
     for i in (1, 2, 3):
         streams.s.send(i)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
     return 99
 
 
@@ -223,7 +220,7 @@ async def test_child_streams_arrive_before_its_response() -> None:
     async def emit(x: int, *, streams: cf.Streams) -> str:
         for i in range(x):
             streams.s.send(i)
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         return "response"
 
     @cf.workflow(streams={"s": int})
@@ -249,9 +246,9 @@ async def test_branch_clone_branch_runs_before_the_continuation() -> None:
 
     @cf.workflow
     def wf(scope: cf.Scope[list[int], list[int]], builder: cf.Builder) -> None:
-        builder.chain(scope.start).branch_clone(
-            lambda c: c.map(seen.append).dispose()
-        ).connect(scope.terminate)
+        builder.chain(scope.start).branch_clone(lambda c: c.map(seen.append).dispose()).connect(
+            scope.terminate
+        )
 
     request = [1, 2]
     with anyio.fail_after(5):

@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from hypothesis import assume, event, example, given, settings
 from hypothesis import strategies as st
@@ -108,9 +109,7 @@ async def test_every_run_ends_exactly_once(drawn: DrawnWorkflow, request: int) -
     with anyio.fail_after(TIMEOUT):
         kind, value = await _outcome(drawn, request)
     event(kind if kind == "response" else type(value.cancellation.cause).__name__)
-    reached = [
-        e for e in drawn.probe.events if e.scope == ROOT and e.operation == "terminate"
-    ]
+    reached = [e for e in drawn.probe.events if e.scope == ROOT and e.operation == "terminate"]
     if kind == "response":
         assert reached, "a response without any message reaching terminate"
         assert value == reached[0].value
@@ -216,7 +215,7 @@ async def test_concurrent_runs_match_sequential_runs(
 
     async def one(i: int, request: int) -> None:
         for _ in range(stagger[i]):
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         concurrent[i] = _summary(await _outcome(drawn, request, run=i))
 
     with anyio.fail_after(TIMEOUT):
@@ -258,10 +257,10 @@ async def test_outer_cancellation_ends_with_the_backends_cancellation(
 
     async def stopper(scope: anyio.CancelScope) -> None:
         while not state["done"] and sum(e.event == "started" for e in drawn.probe.events) < started:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         # once a service runs, cancel soon, while it (probably) still runs
         for _ in range(min(steps, 2) if started and not state["done"] else steps):
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         if pause:
             await anyio.sleep(pause)
         if not state["done"]:
@@ -291,7 +290,9 @@ async def test_outer_cancellation_ends_with_the_backends_cancellation(
 # --------------------------------------------------------------------------- collect
 
 
-def _single_input_collects(path: Path, scope: str, several: bool, out: set[tuple[str, str]]) -> None:
+def _single_input_collects(
+    path: Path, scope: str, several: bool, out: set[tuple[str, str]]
+) -> None:
     """(scope, name) of the collects that receive at most one item per session."""
     for step in path.steps:
         if isinstance(step, Collect):
@@ -323,11 +324,7 @@ async def test_collects_emit_within_bounds_and_once_per_quiet(
     assume("collect" in drawn.features)
     with anyio.fail_after(TIMEOUT):
         await _outcome(drawn, request)
-    bounds = {
-        s.name: (s.min, s.max)
-        for s in _all_steps(drawn.shape)
-        if isinstance(s, Collect)
-    }
+    bounds = {s.name: (s.min, s.max) for s in _all_steps(drawn.shape) if isinstance(s, Collect)}
     events = drawn.probe.events
     for e in events:
         if e.operation in bounds and e.event == "started":

@@ -5,23 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import crossflow as cf
+from crossflow.testing import assert_cancelled
+from crossflow.testing import assert_completes as run
 
 pytestmark = pytest.mark.anyio
 
 
-async def run(wf: cf.Workflow[Any, Any], request: Any) -> Any:
-    with anyio.fail_after(5):
-        return await wf.run(request)
-
-
 async def cancellation_of(wf: cf.Workflow[Any, Any], request: Any) -> cf.Cancellation:
-    with anyio.fail_after(5):
-        with pytest.raises(cf.WorkflowCancelled) as info:
-            await wf.run(request)
-    return info.value.cancellation
+    return (await assert_cancelled(wf, request)).cancellation
 
 
 def disposal_causes(cancellation: cf.Cancellation) -> list[Any]:
@@ -453,7 +448,7 @@ async def test_async_cycle_stays_alive_until_it_ends() -> None:
 
     async def decrement(x: int) -> int:
         turns.append(x)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return x - 1
 
     @cf.workflow
@@ -464,8 +459,8 @@ async def test_async_cycle_stays_alive_until_it_ends() -> None:
         builder.chain(node.output).map(lambda v: v if v > 0 else None).connect(option.input)
         builder.chain(option.some).fork_clone(
             lambda c: c.connect(node.input),
-            lambda c: c.map(lambda v: v if v > 100 else None).dispose_on_none().connect(
-                scope.terminate
+            lambda c: (
+                c.map(lambda v: v if v > 100 else None).dispose_on_none().connect(scope.terminate)
             ),
         )
 

@@ -127,9 +127,9 @@ async def test_concurrent_runs_do_not_cancel_each_other() -> None:
 
     @cf.workflow
     def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-        builder.chain(scope.start).then(wait_gate).map(lambda x: x if x > 0 else None).cancel_on_none().connect(
-            scope.terminate
-        )
+        builder.chain(scope.start).then(wait_gate).map(
+            lambda x: x if x > 0 else None
+        ).cancel_on_none().connect(scope.terminate)
 
     outcomes: dict[int, Any] = {}
 

@@ -8,20 +8,14 @@ import anyio
 import pytest
 
 import crossflow as cf
+from crossflow.testing import assert_cancelled
+from crossflow.testing import assert_completes as run
 
 pytestmark = pytest.mark.anyio
 
 
-async def run(wf: cf.Workflow[Any, Any], request: Any) -> Any:
-    with anyio.fail_after(5):
-        return await wf.run(request)
-
-
 async def cancellation_of(wf: cf.Workflow[Any, Any], request: Any) -> cf.Cancellation:
-    with anyio.fail_after(5):
-        with pytest.raises(cf.WorkflowCancelled) as info:
-            await wf.run(request)
-    return info.value.cancellation
+    return (await assert_cancelled(wf, request)).cancellation
 
 
 # --------------------------------------------------------------------------- S1.1-S1.4
@@ -327,11 +321,7 @@ async def test_child_cancellation_escalates_when_terminate_is_unreachable() -> N
     match cancellation.cause:
         case cf.Unreachable(
             _,
-            (
-                cf.Disposal(
-                    op, cf.ScopeCancelled(cf.Cancellation(cf.Triggered(_, None)))
-                ),
-            ),
+            (cf.Disposal(op, cf.ScopeCancelled(cf.Cancellation(cf.Triggered(_, None)))),),
         ):
             assert isinstance(op, str) and op
         case other:
@@ -549,9 +539,7 @@ async def test_child_answers_once_per_session() -> None:
 
     @cf.workflow
     def wf(scope: cf.Scope[list[int], list[int]], builder: cf.Builder) -> None:
-        builder.chain(scope.start).spread().then_scope(twice).collect_all().connect(
-            scope.terminate
-        )
+        builder.chain(scope.start).spread().then_scope(twice).collect_all().connect(scope.terminate)
 
     assert await run(wf, [1, 2, 3]) == [1, 2, 3]
 

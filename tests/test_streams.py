@@ -6,16 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import crossflow as cf
+from crossflow.testing import assert_completes as run
 
 pytestmark = pytest.mark.anyio
-
-
-async def run(wf: cf.Workflow[Any, Any], request: Any) -> Any:
-    with anyio.fail_after(5):
-        return await wf.run(request)
 
 
 def recorder(log: list[Any]) -> Any:
@@ -37,7 +34,7 @@ def count_blocking(n: int, *, streams: cf.Streams) -> int:
 async def count_async(n: int, *, streams: cf.Streams) -> int:
     for i in range(n):
         streams.count.send(i)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
     return n
 
 
@@ -83,9 +80,7 @@ def parse(text: str, *, streams: cf.Streams) -> None:
         ("hello", [], [], []),
     ],
 )
-async def test_three_typed_streams(
-    text: str, u: list[int], i: list[int], f: list[float]
-) -> None:
+async def test_three_typed_streams(text: str, u: list[int], i: list[int], f: list[float]) -> None:
     """Each declared stream carries only what was sent on it (ST-2)."""
     logs: dict[str, list[Any]] = {"u": [], "i": [], "f": []}
 
@@ -274,6 +269,7 @@ def test_service_attributes() -> None:
     assert svc.fn is bake
     assert svc.name == "oven"
     assert svc.streams == {"progress": float}
+
     def plain(x: int) -> int:
         return x
 

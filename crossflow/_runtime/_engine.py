@@ -32,8 +32,8 @@ from .._causes import (
     UserCancelled,
 )
 from .._state import SessionState
-from ._plan import plan_of
 from ._ops import stream_senders
+from ._plan import plan_of
 from ._session import CollectState, Session
 
 if TYPE_CHECKING:
@@ -362,7 +362,9 @@ class Engine:
         checks, self.checks = self.checks or [], None
         for session in checks:
             if session.state is RUNNING and not session.live:
-                self.cancel(session, Unreachable(session.graph.name, tuple(session.disposals or ())))
+                self.cancel(
+                    session, Unreachable(session.graph.name, tuple(session.disposals or ()))
+                )
 
     # ------------------------------------------------------------------ tasks
     #

@@ -18,7 +18,7 @@ from .._causes import (
 )
 from .._graph import Graph, Kind, Op
 from .._results import Err, Ok
-from .._services import StreamSender, Streams
+from .._services import Streams, StreamSender
 from .._state import SessionState
 
 if TYPE_CHECKING:
@@ -288,7 +288,9 @@ def _call_with_streams(
             engine.fail(s, index, error)
             return
         unused = tuple(
-            stream for stream, sender in senders.items() if not sender.sent and stream_targets[stream] >= 0
+            stream
+            for stream, sender in senders.items()
+            if not sender.sent and stream_targets[stream] >= 0
         )
         if unused:
             engine.dispose(s, index, UnusedStreams(name, unused))
@@ -387,7 +389,9 @@ def _filter(mode: str, index: int, name: str, fn: Any, target: int) -> Handler:
         elif cancels:
             engine.cancel(s, Filtered(name, f"the cancellation filter returned None for {msg!r}"))
         else:
-            engine.dispose(s, index, Filtered(name, f"the disposal filter returned None for {msg!r}"))
+            engine.dispose(
+                s, index, Filtered(name, f"the disposal filter returned None for {msg!r}")
+            )
 
     return user_filter
 

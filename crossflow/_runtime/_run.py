@@ -9,14 +9,14 @@ import anyio
 from .._causes import Cancellation, ScopeCancelled, ServiceFailed, Unreachable
 from .._errors import WorkflowCancelled
 from .._state import SessionState
-
-TERMINATED = SessionState.TERMINATED
-CANCELLED = SessionState.CANCELLED
 from ._engine import Engine
 
 if TYPE_CHECKING:
     from .._graph import Graph
     from ._session import Session
+
+TERMINATED = SessionState.TERMINATED
+CANCELLED = SessionState.CANCELLED
 
 
 def _failure(cancellation: Cancellation) -> BaseException | None:

@@ -3,7 +3,9 @@
 * `crossflow.testing.strategies.workflows()`: a hypothesis strategy that draws random
   workflows, each with a `Probe` that records what its services do;
 * `Probe` / `ProbeEvent`: that recorder and its events;
-* `running_as(run)`: attribute what a task records to a run number.
+* `running_as(run)`: attribute what a task records to a run number;
+* `assert_completes` / `assert_cancelled`: run a workflow once in a test, with a
+  timeout and a clear message when it did not end as expected.
 
 Importing this package needs `hypothesis` (`pip install hypothesis`).
 """
@@ -11,6 +13,8 @@ Importing this package needs `hypothesis` (`pip install hypothesis`).
 from __future__ import annotations
 
 from . import strategies as strategies
+from ._assertions import assert_cancelled as assert_cancelled
+from ._assertions import assert_completes as assert_completes
 from ._recorder import EventKind as EventKind
 from ._recorder import Probe as Probe
 from ._recorder import ProbeEvent as ProbeEvent
@@ -26,6 +30,8 @@ __all__ = (
     "EventKind",
     "Probe",
     "ProbeEvent",
+    "assert_cancelled",
+    "assert_completes",
     "current_run",
     "running_as",
     "strategies",

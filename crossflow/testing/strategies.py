@@ -154,7 +154,9 @@ class NestedScope:
     body: Path
 
 
-Step: TypeAlias = "Map | AsyncMap | DisposeOnNone | CancelOnNone | Spread | Collect | Fail | NestedScope"
+Step: TypeAlias = (
+    "Map | AsyncMap | DisposeOnNone | CancelOnNone | Spread | Collect | Fail | NestedScope"
+)
 
 
 @attrs.frozen
@@ -264,7 +266,9 @@ FEATURES = frozenset(_FEATURE.values())
 
 
 def _count(path: Path) -> int:
-    return sum(1 for part in walk(path) if not isinstance(part, (Terminate, Cancel, Dispose, Nowhere)))
+    return sum(
+        1 for part in walk(path) if not isinstance(part, (Terminate, Cancel, Dispose, Nowhere))
+    )
 
 
 def _depth(path: Path) -> int:
@@ -328,7 +332,9 @@ def _name(fn: Callable[..., Any], name: str) -> None:
     fn.__name__ = fn.__qualname__ = name
 
 
-def _blocking(probe: Probe, scope: str, name: str, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _blocking(
+    probe: Probe, scope: str, name: str, fn: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
     def service(x: Any) -> Any:
         activation = probe.new_activation()
         probe.record(scope, name, "started", x, activation=activation)
@@ -437,7 +443,9 @@ def _build_step(chain: cf.Chain[Any], step: Step, where: _Where) -> cf.Chain[Any
         service = _blocking(probe, scope, step.name, _none_if(step.parity))
         return chain.map(service, name=step.name).cancel_on_none()
     if isinstance(step, Spread):
-        return chain.map(_blocking(probe, scope, step.name, _range(step.count)), name=step.name).spread()
+        return chain.map(
+            _blocking(probe, scope, step.name, _range(step.count)), name=step.name
+        ).spread()
     if isinstance(step, Collect):
         collected = chain.collect(step.min, step.max)
         return collected.map(_blocking(probe, scope, step.name, _sum), name=step.name)
@@ -510,9 +518,15 @@ def _describe_step(step: Step, indent: str) -> list[str]:
     if isinstance(step, AsyncMap):
         return [f"{indent}.map({step.name}: await sleep({step.delay}); {_plus(step.add)})"]
     if isinstance(step, DisposeOnNone):
-        return [f"{indent}.map({step.name}: None if x is {_parity(step.parity)} else x).dispose_on_none()"]
+        return [
+            f"{indent}.map({step.name}: None if x is {_parity(step.parity)} else x)"
+            ".dispose_on_none()"
+        ]
     if isinstance(step, CancelOnNone):
-        return [f"{indent}.map({step.name}: None if x is {_parity(step.parity)} else x).cancel_on_none()"]
+        return [
+            f"{indent}.map({step.name}: None if x is {_parity(step.parity)} else x)"
+            ".cancel_on_none()"
+        ]
     if isinstance(step, Spread):
         return [f"{indent}.map({step.name}: [x + i for i in range({step.count})]).spread()"]
     if isinstance(step, Collect):
@@ -781,7 +795,8 @@ def _check_count(name: str, value: object) -> None:
 def _check_flag(name: str, value: object) -> None:
     if not isinstance(value, bool):
         raise cf.InvalidArgument(
-            f"workflows({name}=...) takes True or False, got {value!r} of type {type(value).__name__}"
+            f"workflows({name}=...) takes True or False, "
+            f"got {value!r} of type {type(value).__name__}"
         )
 
 

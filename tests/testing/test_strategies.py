@@ -236,7 +236,10 @@ def test_nested_scopes_behind_a_spread_are_not_single_session() -> None:
 @pytest.mark.anyio
 async def test_probe_records_starts_ends_and_markers() -> None:
     """Services record `started`/`finished` with their value; markers record `reached`."""
-    shape = Path((Map("map#1", 2), NestedScope("scope#2", Path((Map("map#3", 1),), Terminate()))), Terminate())
+    shape = Path(
+        (Map("map#1", 2), NestedScope("scope#2", Path((Map("map#3", 1),), Terminate()))),
+        Terminate(),
+    )
     drawn = DrawnWorkflow(shape)
     assert await drawn.run(1, run=7) == 4
     seen = [(e.run, e.scope, e.operation, e.event, e.value) for e in drawn.probe.events]

@@ -17,7 +17,8 @@ def shout(text: str) -> str:
 def wrong_terminate(scope: cf.Scope[str, int], builder: cf.Builder) -> None:
     builder.connect(scope.start, scope.terminate)  # E: Cannot infer value of type parameter
     builder.chain(scope.start).connect(scope.terminate)  # E: incompatible type
-    builder.chain(scope.start).then(parse).then(shout)  # E: has incompatible type "Callable[[str], str]"
+    numbers = builder.chain(scope.start).then(parse)
+    numbers.then(shout)  # E: has incompatible type "Callable[[str], str]"
 
 
 @cf.workflow

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import assert_type
+
 import crossflow as cf
-from typing_extensions import assert_type
 
 
 def parse(text: str) -> int:
