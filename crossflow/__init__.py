@@ -40,6 +40,7 @@ from ._chain import Chain as Chain
 from ._errors import BuildError as BuildError
 from ._errors import CircularCollectError as CircularCollectError
 from ._errors import CrossflowError as CrossflowError
+from ._errors import CrossflowWarning as CrossflowWarning
 from ._errors import IncompatibleLayout as IncompatibleLayout
 from ._errors import InvalidArgument as InvalidArgument
 from ._errors import OutputAlreadyConnected as OutputAlreadyConnected
@@ -73,6 +74,7 @@ __all__ = (
     "CircularCollectError",
     "ClosedGate",
     "CrossflowError",
+    "CrossflowWarning",
     "DeficientCollection",
     "Disposal",
     "DisposalCause",

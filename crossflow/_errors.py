@@ -10,6 +10,8 @@ Every exception that crossflow raises derives from `CrossflowError`::
     ├── InvalidArgument            a bad argument (also a `TypeError`)
     └── WorkflowCancelled          a run ended without a response; carries `.cancellation`
 
+    CrossflowWarning (a UserWarning): failures that could not be raised, never dropped
+
 Cancellation of tasks is never expressed with these classes: crossflow lets the
 backend's own cancellation exception travel untouched.
 """
@@ -63,6 +65,15 @@ class CircularCollectError(BuildError):
     def __init__(self, message: str, conflicts: tuple[tuple[str, str], ...]) -> None:
         super().__init__(message)
         self.conflicts = conflicts
+
+
+class CrossflowWarning(UserWarning):
+    """Something went wrong that could not be reported as an exception.
+
+    For example a service that raised while its session was cleaning up after
+    `terminate`: the response was already decided, so the failure is reported here
+    rather than lost.
+    """
 
 
 class InvalidArgument(CrossflowError, TypeError):

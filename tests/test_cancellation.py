@@ -586,3 +586,32 @@ async def test_failure_during_cleanup_is_not_swallowed() -> None:
         c.cause for c in cancellation.while_cancelling if isinstance(c.cause, cf.ServiceFailed)
     ]
     assert [f.error for f in failures] == [boom], cancellation
+
+
+async def test_failure_during_cleanup_after_terminate_is_a_warning() -> None:
+    """A task that raises while it is cancelled because its session terminated cannot change
+    the response, so it is reported as a `CrossflowWarning` naming the service: errors are
+    never swallowed (S4.3)."""
+    started = anyio.Event()
+
+    async def fragile(_: int) -> int:
+        started.set()
+        try:
+            await anyio.sleep(10)
+        finally:
+            raise Boom("failed while cleaning up")
+        return 0  # pragma: no cover
+
+    async def respond_later(x: int) -> int:
+        await started.wait()
+        return x
+
+    @cf.workflow
+    def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+        builder.chain(scope.start).fork_clone(
+            lambda c: c.then(fragile).connect(scope.terminate),
+            lambda c: c.then(respond_later).connect(scope.terminate),
+        )
+
+    with pytest.warns(cf.CrossflowWarning, match=r"fragile raised Boom: failed while cleaning"):
+        assert await run(wf, 7) == 7

@@ -84,15 +84,19 @@ def test_api_names_from_the_contract_exist() -> None:
 
 
 def test_one_exception_root() -> None:
-    """Every exception class crossflow exports derives from `CrossflowError`."""
+    """Every exception class crossflow exports derives from `CrossflowError`; its one
+    warning class is a `UserWarning`."""
     errors = [
         getattr(cf, n)
         for n in cf.__all__
-        if isinstance(getattr(cf, n), type) and issubclass(getattr(cf, n), BaseException)
+        if isinstance(getattr(cf, n), type)
+        and issubclass(getattr(cf, n), BaseException)
+        and not issubclass(getattr(cf, n), Warning)
     ]
     assert errors
     assert all(issubclass(e, cf.CrossflowError) for e in errors)
     assert issubclass(cf.InvalidArgument, TypeError)
+    assert issubclass(cf.CrossflowWarning, UserWarning)
     assert not issubclass(cf.WorkflowCancelled, BaseException) or issubclass(
         cf.WorkflowCancelled, Exception
     )

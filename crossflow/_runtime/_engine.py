@@ -13,6 +13,7 @@ sessions whose activity dropped to nothing are checked for reachability (S2, S5.
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from .._causes import (
     Unreachable,
     UserCancelled,
 )
+from .._errors import CrossflowWarning
 from .._state import SessionState
 from ._ops import stream_senders
 from ._plan import plan_of
@@ -138,12 +140,8 @@ class Engine:
         if session.state is not TERMINATING and session.state is not CANCELLING:
             return
         # S6.3: only now is the outcome delivered
-        if session.cleanup_failures is not None and session.state is CANCELLING:
-            assert session.cancellation is not None
-            failures = tuple(Cancellation(f) for f in session.cleanup_failures)
-            session.cancellation = Cancellation(
-                session.cancellation.cause, session.cancellation.while_cancelling + failures
-            )
+        if session.cleanup_failures is not None:
+            self._report_cleanup_failures(session, session.cleanup_failures)
         session.state = (
             SessionState.TERMINATED if session.state is TERMINATING else SessionState.CANCELLED
         )
@@ -167,6 +165,25 @@ class Engine:
             self.dec(parent, op)
         else:
             self._maybe_finish(parent)
+
+    def _report_cleanup_failures(self, session: Session, failures: list[ServiceFailed]) -> None:
+        # S4.3: never swallowed. A cancelled session carries them in while_cancelling;
+        # a terminated one already has its response, so they become warnings.
+        if session.state is CANCELLING:
+            assert session.cancellation is not None
+            session.cancellation = Cancellation(
+                session.cancellation.cause,
+                session.cancellation.while_cancelling + tuple(Cancellation(f) for f in failures),
+            )
+            return
+        for failure in failures:
+            warnings.warn(
+                f"{failure.operation} raised {type(failure.error).__qualname__}: {failure.error} "
+                f"while session {session.graph.name!r} was cleaning up after terminate; "
+                "the response was delivered anyway",
+                CrossflowWarning,
+                stacklevel=2,
+            )
 
     # ------------------------------------------------------------------ activity
 
