@@ -11,10 +11,9 @@ from ._graph import Kind
 from ._handles import InputSlot, Node, Output, Scope
 from ._providers import classify
 from ._results import Err, Ok
-from ._services import check_callable, is_async_callable
+from ._services import Service, check_callable, is_async_callable
 
 if TYPE_CHECKING:
-    from ._services import Service
     from ._settings import ScopeSettings
     from ._workflow import Workflow
 
@@ -106,8 +105,8 @@ class Chain(Generic[T_co]):
             InvalidArgument: `provider` is not callable, or is a coroutine object.
         """
         node = self.then_node(provider, name=name)
-        size = self._builder._graph.ops[node.output._op].provider
-        return Chain(self._builder, node.output, size.tuple_size if size else None)
+        spec = self._builder._graph.ops[node.output._op].provider
+        return Chain(self._builder, node.output, spec.tuple_size if spec else None)
 
     @overload
     def then_node(
@@ -144,11 +143,15 @@ class Chain(Generic[T_co]):
     def map(self, fn: Callable[[T_co], U], *, name: str | None = None) -> Chain[U]: ...
     def map(self, fn: Any, *, name: str | None = None) -> Chain[Any]:
         """Apply `fn` to every message: inline if it is a plain function, as a task if async."""
+        from ._workflow import Workflow  # a workflow is a provider; avoid an import cycle
+
+        if isinstance(fn, (Service, Workflow)):
+            raise InvalidArgument(
+                f"chain.map() takes a plain or async function, got {fn!r}; "
+                "use chain.then() for services and workflows"
+            )
         check_callable(fn, "chain.map()")
-        kind = Kind.TASK if is_async_callable(fn) else Kind.CALL
-        spec = classify(fn, "chain.map()")
-        index = self._op(kind, ["response"], name or spec.name, fn=fn, provider=spec)
-        return self._next(index, size=spec.tuple_size)
+        return self.then(fn, name=name)
 
     def then_scope(
         self,

@@ -393,3 +393,17 @@ def test_workflow_decorator_forms() -> None:
     assert with_options.streams == {"s": int}
     assert built.name == "pie"
     assert bare.run_sync(3) == 3
+
+
+@pytest.mark.parametrize("kind", ["service", "workflow"])
+def test_map_takes_functions_and_points_services_to_then(kind: str) -> None:
+    """`chain.map()` takes a plain or async function; a service or a workflow given to it is
+    rejected with `InvalidArgument`, pointing to `chain.then()` (API §1)."""
+    echo = cf.Workflow.build(lambda s, b: b.connect(s.start, s.terminate), name="echo")
+    provider: object = cf.service(lambda x: x) if kind == "service" else echo
+
+    def build(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+        builder.chain(scope.start).map(provider).connect(scope.terminate)  # type: ignore[call-overload]
+
+    with pytest.raises(cf.InvalidArgument, match=r"use chain\.then\(\)"):
+        cf.Workflow.build(build)
