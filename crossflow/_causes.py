@@ -204,7 +204,10 @@ class Unreachable:
 
     def __str__(self) -> str:
         if not self.disposals:
-            return f"terminate of {self.scope!r} cannot be reached from its start"
+            return (
+                f"terminate of {self.scope!r} cannot be reached from its start: no path leads "
+                "from scope.start to scope.terminate or to a cancel operation"
+            )
         lines = "; ".join(str(d) for d in self.disposals)
         return (
             f"terminate of {self.scope!r} can no longer be reached "

@@ -35,7 +35,7 @@ from crossflow.testing.strategies import (
 
 pytestmark = pytest.mark.anyio
 
-TIMEOUT = 1  # seconds; a drawn workflow sleeps for a few milliseconds at most
+TIMEOUT = 5  # seconds; a drawn workflow sleeps for a few milliseconds at most
 
 requests = st.integers(min_value=-20, max_value=20)
 
