@@ -44,6 +44,9 @@ if TYPE_CHECKING:
     from .._graph import Graph
 
 RUNNING = SessionState.RUNNING
+
+# how many messages one flush handles before it lets the event loop run
+FLUSH_LIMIT = 10_000
 TERMINATING = SessionState.TERMINATING
 CANCELLING = SessionState.CANCELLING
 
@@ -60,6 +63,7 @@ class Engine:
         "queue",
         "root",
         "tg",
+        "yielded",
     )
 
     def __init__(self) -> None:
@@ -72,6 +76,8 @@ class Engine:
         self.flushing = False
         self.root: Session | None = None
         self.done: anyio.Event | None = None
+        # a flush stopped at FLUSH_LIMIT and left messages queued
+        self.yielded = False
 
     def __repr__(self) -> str:
         return f"<Engine root={self.root!r} queued={len(self.queue)}>"
@@ -328,18 +334,29 @@ class Engine:
     # ------------------------------------------------------------------ the loop
 
     def flush(self) -> None:
-        """Process queued messages until nothing is left to do synchronously."""
+        """Process queued messages until nothing is left to do synchronously.
+
+        After `FLUSH_LIMIT` messages it stops and lets the event loop run (see
+        `yielded`): a cycle of blocking operations then shares the loop with other
+        tasks, and can be cancelled from outside.
+        """
         if self.flushing:
             return
         self.flushing = True
         try:
             queue = self.queue
             popleft = queue.popleft
+            budget = FLUSH_LIMIT
             while True:
                 while queue:
                     session, op, msg = popleft()
                     if session.state is not RUNNING:
                         continue  # S6.1: queued inputs of a cleaned-up session are dropped
+                    budget -= 1
+                    if not budget:
+                        queue.appendleft((session, op, msg))
+                        self._yield()
+                        return
                     plan = session.plan
                     plan.handlers[op](self, session, msg)
                     # the message counted as activity until it was handled
@@ -357,6 +374,21 @@ class Engine:
                 self._settle()
         finally:
             self.flushing = False
+
+    def _yield(self) -> None:
+        # the driver (no task group yet) checks `yielded`; with a task group, a task
+        # resumes the flush after a checkpoint
+        if self.yielded:
+            return
+        self.yielded = True
+        if self.tg is not None:
+            self.tg.start_soon(self.resume)
+
+    async def resume(self) -> None:
+        """Let the event loop run, then go on with the queued messages."""
+        await anyio.lowlevel.checkpoint()
+        self.yielded = False
+        self.flush()
 
     def _settle(self) -> None:
         if self.collect_checks:
@@ -421,6 +453,8 @@ class Engine:
         root = self.root
         assert root is not None
         root.tg = tg
+        if self.yielded:
+            tg.start_soon(self.resume)
         pending, self.pending = self.pending or [], None
         for session, op, msg in pending:
             if session is root:

@@ -48,10 +48,17 @@ async def run_workflow(graph: Graph, request: Any) -> Any:
         # A lone async activation runs right here, in the caller's task: while it is
         # the only work of the run, nothing else can cancel or need it, and it cannot
         # start other work (it has no streams). More concurrency gets a task group.
-        while engine.pending:
+        while True:
             if root.state is TERMINATED or root.state is CANCELLED:
                 break
+            if engine.yielded:
+                # a long run of blocking operations: let the loop breathe, then go on
+                await anyio.lowlevel.checkpoint()
+                engine.yielded = False
+                engine.flush()
+                continue
             pending = engine.pending
+            assert pending, root  # invariant: a running session has work somewhere
             session, op, msg = pending[0]
             if len(pending) > 1 or session.plan.streams[op] is not None:
                 await _drive(engine, root)
@@ -77,6 +84,7 @@ async def run_workflow(graph: Graph, request: Any) -> Any:
         # cancellation propagates
         with anyio.CancelScope(shield=True):
             engine.cancel_from_outside("the task awaiting the run was cancelled")
+            engine.yielded = False
             engine.flush()
             if not root.state.ended:
                 await _drive(engine, root)
