@@ -299,9 +299,10 @@ class Builder:
         self._graph.ops[output._op].targets[output._port] = target
 
     def _discard(self, output: Output[Any]) -> None:
+        # the output is used up, but goes nowhere: its messages are dropped (S2.5)
         self._own(output, "output")
-        self._link(output, -1)
-        self._graph.ops[output._op].targets[output._port] = None
+        self._check_free(output)
+        self._used.add((output._op, output._port))
 
     def _node_from_spec(self, spec: ProviderSpec, name: str | None) -> tuple[int, Node[Any, Any]]:
         ports = ["response", *spec.streams]

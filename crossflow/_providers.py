@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -29,19 +30,11 @@ class ProviderSpec:
 def tuple_size_of(fn: object) -> int | None:
     """The fixed length of the tuple `fn` is annotated to return, if it says so."""
     try:
-        target = fn.func if hasattr(fn, "func") else fn  # functools.partial
-        hints = typing.get_type_hints(target)
+        hints = typing.get_type_hints(fn.func if isinstance(fn, functools.partial) else fn)
     except Exception:  # annotations that cannot be resolved simply give no hint
         return None
     ret = hints.get("return")
-    origin = typing.get_origin(ret)
-    if origin is typing.Coroutine or (
-        origin is not None and getattr(origin, "__name__", "") == "Coroutine"
-    ):
-        args = typing.get_args(ret)
-        ret = args[-1] if args else None
-        origin = typing.get_origin(ret)
-    if origin is tuple:
+    if typing.get_origin(ret) is tuple:
         args = typing.get_args(ret)
         if args and args[-1] is not Ellipsis and args != ((),):
             return len(args)

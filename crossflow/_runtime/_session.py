@@ -82,10 +82,6 @@ class Session:
         # failures of services while the session was being cleaned up (S4.3)
         self.cleanup_failures: list[ServiceFailed] | None = None
 
-    @property
-    def name(self) -> str:
-        return self.graph.name
-
     def __repr__(self) -> str:
         tasks = self.ntasks
         children = len(self.children) if self.children else 0
