@@ -97,9 +97,18 @@ def test_one_exception_root() -> None:
     assert all(issubclass(e, cf.CrossflowError) for e in errors)
     assert issubclass(cf.InvalidArgument, TypeError)
     assert issubclass(cf.CrossflowWarning, UserWarning)
-    assert not issubclass(cf.WorkflowCancelled, BaseException) or issubclass(
-        cf.WorkflowCancelled, Exception
-    )
+
+
+def test_workflow_cancelled_is_never_a_backend_cancellation() -> None:
+    """`WorkflowCancelled` is an ordinary `Exception`, never the backend's cancellation
+    exception, so cancel scopes never swallow it (API §2)."""
+    import asyncio
+
+    import trio
+
+    assert issubclass(cf.WorkflowCancelled, Exception)
+    assert not issubclass(cf.WorkflowCancelled, asyncio.CancelledError)
+    assert not issubclass(cf.WorkflowCancelled, trio.Cancelled)
 
 
 def test_testing_namespace_is_public() -> None:
