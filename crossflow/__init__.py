@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
+from ._buffers import BufferSettings as BufferSettings
 from ._builder import Builder as Builder
 from ._builder import ForkClone as ForkClone
 from ._builder import ForkOption as ForkOption
@@ -44,13 +45,18 @@ from ._errors import CrossflowWarning as CrossflowWarning
 from ._errors import IncompatibleLayout as IncompatibleLayout
 from ._errors import InvalidArgument as InvalidArgument
 from ._errors import OutputAlreadyConnected as OutputAlreadyConnected
+from ._errors import StaleBufferKey as StaleBufferKey
 from ._errors import WorkflowCancelled as WorkflowCancelled
+from ._handles import Buffer as Buffer
 from ._handles import InputSlot as InputSlot
 from ._handles import Node as Node
 from ._handles import Output as Output
 from ._handles import Scope as Scope
 from ._handles import StreamInputs as StreamInputs
 from ._handles import StreamOutputs as StreamOutputs
+from ._handles import TrimBranch as TrimBranch
+from ._keys import BufferKey as BufferKey
+from ._keys import BufferView as BufferView
 from ._results import Err as Err
 from ._results import Ok as Ok
 from ._results import Result as Result
@@ -65,6 +71,10 @@ from ._workflow import workflow as workflow
 
 __all__ = (
     "Branching",
+    "Buffer",
+    "BufferKey",
+    "BufferSettings",
+    "BufferView",
     "BuildError",
     "Builder",
     "Cancellation",
@@ -100,6 +110,7 @@ __all__ = (
     "Service",
     "ServiceFailed",
     "SplitOutputs",
+    "StaleBufferKey",
     "StreamInputs",
     "StreamOutputs",
     "StreamSender",
@@ -107,6 +118,7 @@ __all__ = (
     "Supplanted",
     "TimedOut",
     "Triggered",
+    "TrimBranch",
     "Trimming",
     "Unreachable",
     "UnusedStreams",

@@ -11,18 +11,119 @@ It computes what the runtime needs to answer reachability questions in constant 
   activity upstream of it.
 * the order in which collects react (upstream ones first), and circular collects,
   which are rejected (S5.5).
+
+Buffers add edges that are not connections (S2.2, S7): a buffer leads to the joins and
+listeners it wakes; a gate-open operation leads to its buffers (it may wake them); and
+every operation downstream of an accessor (listen, with_access, then_access, push) leads
+to the accessor's buffers, because it may hold a key and push through it. Reachability
+and collect analysis run on connections plus these edges.
 """
 
 from __future__ import annotations
 
-from ._errors import CircularCollectError
+from ._errors import BuildError, CircularCollectError
 from ._graph import Graph, Kind
+
+_ACCESSORS = (Kind.LISTEN, Kind.ACCESS)
+
+
+def _forward(succ: list[list[int]], starts: list[int]) -> set[int]:
+    seen: set[int] = set()
+    stack = list(starts)
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        stack.extend(succ[i])
+    return seen
+
+
+def _edges(graph: Graph) -> list[tuple[int, ...]]:
+    n = len(graph.ops)
+    succ: list[list[int]] = [[t for t in op.targets if t is not None] for op in graph.ops]
+    readers: dict[int, list[int]] = {}
+    reopeners: dict[int, list[int]] = {}
+    for op in graph.ops:
+        if op.kind in (Kind.JOIN, Kind.LISTEN):
+            for b in op.params["buffers"]:
+                readers.setdefault(b, []).append(op.index)
+        if op.kind is Kind.GATE and op.params["open"]:
+            for b in op.params["buffers"]:
+                reopeners.setdefault(b, []).append(op.index)
+        if op.kind is Kind.PUSH:
+            succ[op.index].append(op.params["buffer"])
+    for b, rs in readers.items():
+        succ[b].extend(rs)
+    for b, gs in reopeners.items():
+        for g in gs:
+            succ[g].append(b)
+    # key holders: everything downstream of an accessor may push into its buffers
+    base = [list(x) for x in succ]
+    holders: dict[int, set[int]] = {}
+    for op in graph.ops:
+        if op.kind in _ACCESSORS:
+            down = _forward(base, [op.index])
+            for b in op.params["buffers"]:
+                holders.setdefault(b, set()).update(down)
+    for b, hs in holders.items():
+        for h in hs:
+            if b not in succ[h]:
+                succ[h].append(b)
+        reopeners.setdefault(b, []).extend(sorted(hs))
+    graph.readers = {b: tuple(rs) for b, rs in readers.items()}
+    graph.reopeners = {b: tuple(rs) for b, rs in reopeners.items()}
+    # joins and closed gates make reachability depend on what buffers hold
+    graph.conditional = any(op.kind is Kind.BUFFER for op in graph.ops)
+    assert len(succ) == n
+    return [tuple(x) for x in succ]
+
+
+def _trim_spans(graph: Graph, succ: list[tuple[int, ...]]) -> None:
+    if not any(op.kind is Kind.TRIM for op in graph.ops):
+        return
+    fwd = [list(x) for x in succ]
+    bwd: list[list[int]] = [[] for _ in graph.ops]
+    for i, ts in enumerate(succ):
+        for t in ts:
+            bwd[t].append(i)
+    from_start = _forward(fwd, [graph.start])
+    for op in graph.ops:
+        if op.kind is not Kind.TRIM:
+            continue
+        span: set[int] = set()
+        for how, a, b in op.params["branches"]:
+            if how == "single_point":
+                span.add(a)
+            elif how == "downstream":
+                before = from_start & _forward(bwd, [a])
+                span |= _forward(fwd, [a]) - (before - {a})
+            else:
+                down = _forward(fwd, [a])
+                if b not in down:
+                    raise BuildError(
+                        f"trim {op.name!r} in scope {graph.name!r}: TrimBranch.between("
+                        f"{graph.ops[a].name!r}, {graph.ops[b].name!r}) is empty, because "
+                        f"{graph.ops[b].name!r} is not downstream of {graph.ops[a].name!r}. "
+                        "Give the upstream point first."
+                    )
+                upstream_of_a = _forward(bwd, [a]) - {a}
+                span |= (down & _forward(bwd, [b])) - upstream_of_a
+        span.discard(graph.terminate)  # terminate ignores trims
+        span.discard(op.index)
+        op.params["ops"] = tuple(sorted(span))
 
 
 def analyse(graph: Graph) -> None:
     """Fill in the analysis fields of `graph`; raise `CircularCollectError` if needed."""
-    preds = graph.predecessors()
+    succ = _edges(graph)
+    graph.succ = succ
+    _trim_spans(graph, succ)
     n = len(graph.ops)
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for i, ts in enumerate(succ):
+        for t in ts:
+            preds[t].append(i)
 
     useful = [False] * n
     stack = [op.index for op in graph.ops if op.kind in (Kind.TERMINATE, Kind.CANCEL)]

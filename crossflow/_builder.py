@@ -5,10 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final, overload
 
+import attrs
+
 from ._analysis import analyse
+from ._buffers import BufferSettings
 from ._errors import BuildError, IncompatibleLayout, InvalidArgument, OutputAlreadyConnected
-from ._graph import Graph, Kind, Op
-from ._handles import InputSlot, Node, Output, Scope, StreamInputs, StreamOutputs
+from ._graph import Cleanup, Graph, Kind, Op
+from ._handles import (
+    Buffer,
+    InputSlot,
+    Node,
+    Output,
+    Scope,
+    StreamInputs,
+    StreamOutputs,
+    TrimBranch,
+)
 from ._providers import ProviderSpec, classify
 from ._settings import ScopeSettings
 
@@ -16,11 +28,16 @@ if TYPE_CHECKING:
     from collections.abc import Coroutine
 
     from ._chain import Chain
+    from ._keys import BufferKey
     from ._services import Service
     from ._workflow import Workflow
 
 T = TypeVar("T")
 U = TypeVar("U")
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+D = TypeVar("D")
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 
@@ -49,10 +66,10 @@ def check_settings(settings: object, where: str) -> ScopeSettings:
             f"{where}: settings must be a cf.ScopeSettings, got {settings!r} "
             f"of type {type(settings).__name__}"
         )
-    if settings.uninterruptible or settings.timeout is not None:
+    if settings.timeout is not None:
         raise InvalidArgument(
-            f"{where}: ScopeSettings(uninterruptible=..., timeout=...) are not available in "
-            "this version of crossflow; leave them at their defaults"
+            f"{where}: ScopeSettings(timeout=...) is not available in this version of "
+            "crossflow; leave it at None"
         )
     return settings
 
@@ -259,8 +276,8 @@ class Builder:
         o.targets.append(None)
         return Output(self, op, len(o.ports) - 1)
 
-    def _own(self, handle: Output[Any] | InputSlot[Any], what: str) -> None:
-        if not isinstance(handle, (Output, InputSlot)):
+    def _own(self, handle: Output[Any] | InputSlot[Any] | Buffer[Any], what: str) -> None:
+        if not isinstance(handle, (Output, InputSlot, Buffer)):
             raise InvalidArgument(
                 f"{what} must be a cf.Output or cf.InputSlot, got {handle!r} "
                 f"of type {type(handle).__name__}"
@@ -357,8 +374,8 @@ class Builder:
         self._own(output, "builder.chain(output)")
         return Chain(self, output)
 
-    def connect(self, output: Output[T], input_slot: InputSlot[T]) -> None:
-        """Send every message of `output` to `input_slot`.
+    def connect(self, output: Output[T], input_slot: InputSlot[T] | Buffer[T]) -> None:
+        """Send every message of `output` to `input_slot` (or into a buffer).
 
         Raises:
             OutputAlreadyConnected: `output` is already connected (fork it instead).
@@ -366,10 +383,10 @@ class Builder:
         """
         self._check_open()
         self._own(output, "builder.connect(output, ...)")
-        if not isinstance(input_slot, InputSlot):
+        if not isinstance(input_slot, (InputSlot, Buffer)):
             raise InvalidArgument(
                 f"builder.connect(output, input_slot): input_slot must be a cf.InputSlot "
-                f"(for example node.input or scope.terminate), got {input_slot!r}"
+                f"(for example node.input or scope.terminate) or a cf.Buffer, got {input_slot!r}"
             )
         self._own(input_slot, "builder.connect(..., input_slot)")
         self._link(output, input_slot._op)
@@ -496,6 +513,342 @@ class Builder:
     def create_quiet_cancel(self) -> InputSlot[object]:
         """Like `create_cancel`, but the cause carries `value=None`."""
         return InputSlot(self, self._add(Kind.CANCEL, None, [], params={"quiet": True}))
+
+    # ------------------------------------------------------------------ buffers [sync]
+
+    def _buffer_op(self, item: object, where: str, outputs: bool) -> tuple[int, bool]:
+        if isinstance(item, Buffer):
+            self._own(item, where)
+            return item._op, item._clone
+        if outputs and isinstance(item, Output):
+            buffer = self.create_buffer()
+            self.connect(item, buffer)
+            return buffer._op, False
+        expected = "cf.Buffer or cf.Output" if outputs else "cf.Buffer"
+        raise InvalidArgument(
+            f"{where} takes a {expected}, a tuple of them or a dict of them, got {item!r} "
+            f"of type {type(item).__name__}"
+        )
+
+    def _buffer_set(
+        self, buffers: object, where: str, outputs: bool = False
+    ) -> tuple[str, tuple[str, ...], tuple[int, ...], tuple[bool, ...]]:
+        """Validate a buffers argument: one buffer, a tuple (or list), or a dict."""
+        self._check_open()
+        if isinstance(buffers, (Buffer, Output)):
+            shape, names, items = "one", (), [buffers]
+        elif isinstance(buffers, (tuple, list)):
+            shape, names, items = "tuple", (), list(buffers)
+        elif isinstance(buffers, Mapping):
+            for key in buffers:
+                if not isinstance(key, str):
+                    raise InvalidArgument(f"{where}: dict keys must be str, got {key!r}")
+            shape, names, items = "dict", tuple(buffers), list(buffers.values())
+        else:
+            self._buffer_op(buffers, where, outputs)  # raises with a precise message
+            raise AssertionError("unreachable")  # pragma: no cover
+        if not items:
+            raise BuildError(
+                f"{where} got no buffers; give at least one buffer (a join or listener of "
+                "nothing could never fire)"
+            )
+        ops: list[int] = []
+        clones: list[bool] = []
+        for item in items:
+            op, clone = self._buffer_op(item, where, outputs)
+            if op in ops:
+                raise BuildError(
+                    f"{where}: buffer {self._graph.ops[op].name!r} is listed twice in scope "
+                    f"{self._graph.name!r}; each buffer may appear once. To use its items twice, "
+                    "fork them into two buffers."
+                )
+            ops.append(op)
+            clones.append(clone)
+        return shape, names, tuple(ops), tuple(clones)
+
+    def create_buffer(
+        self, settings: BufferSettings | None = None, *, name: str | None = None
+    ) -> Buffer[Any]:
+        """Create a buffer: it stores, per session, the messages sent into it (S7.1).
+
+        `settings` defaults to `BufferSettings.keep_last(1)`. Annotate the result to type
+        it: `pans: cf.Buffer[Pan] = builder.create_buffer(cf.BufferSettings.keep_all())`.
+        """
+        if settings is None:
+            settings = BufferSettings.keep_last(1)
+        if not isinstance(settings, BufferSettings):
+            raise InvalidArgument(
+                f"create_buffer(settings=...) takes a cf.BufferSettings, got {settings!r}"
+            )
+        if name is not None and not isinstance(name, str):
+            raise InvalidArgument(f"create_buffer(name=...) takes a str, got {name!r}")
+        index = self._add(Kind.BUFFER, name or "buffer", [], params={"settings": settings})
+        return Buffer(self, index, self._graph.ops[index].name)
+
+    @overload
+    def join(self, buffers: Buffer[A] | Output[A], *, name: str | None = None) -> Chain[A]: ...
+    @overload
+    def join(
+        self, buffers: tuple[Buffer[A] | Output[A]], *, name: str | None = None
+    ) -> Chain[tuple[A]]: ...
+    @overload
+    def join(
+        self,
+        buffers: tuple[Buffer[A] | Output[A], Buffer[B] | Output[B]],
+        *,
+        name: str | None = None,
+    ) -> Chain[tuple[A, B]]: ...
+    @overload
+    def join(
+        self,
+        buffers: tuple[Buffer[A] | Output[A], Buffer[B] | Output[B], Buffer[C] | Output[C]],
+        *,
+        name: str | None = None,
+    ) -> Chain[tuple[A, B, C]]: ...
+    @overload
+    def join(
+        self,
+        buffers: tuple[
+            Buffer[A] | Output[A],
+            Buffer[B] | Output[B],
+            Buffer[C] | Output[C],
+            Buffer[D] | Output[D],
+        ],
+        *,
+        name: str | None = None,
+    ) -> Chain[tuple[A, B, C, D]]: ...
+    @overload
+    def join(
+        self,
+        buffers: Mapping[str, Buffer[Any] | Output[Any]],
+        *,
+        into: Callable[..., U],
+        name: str | None = None,
+    ) -> Chain[U]: ...
+    @overload
+    def join(
+        self, buffers: Mapping[str, Buffer[Any] | Output[Any]], *, name: str | None = None
+    ) -> Chain[dict[str, Any]]: ...
+    @overload
+    def join(
+        self, buffers: tuple[Buffer[Any] | Output[Any], ...], *, name: str | None = None
+    ) -> Chain[tuple[Any, ...]]: ...
+    def join(
+        self, buffers: Any, *, into: Callable[..., Any] | None = None, name: str | None = None
+    ) -> Chain[Any]:
+        """Join buffers: while every one holds an item, take the oldest of each and emit
+        them together (S7.2).
+
+        A tuple of buffers gives tuples, a dict gives dicts, and `into=` a class (an
+        attrs class, a dataclass or any callable taking the keys as keyword arguments)
+        builds one object per firing. Plain outputs get an implicit `keep_last(1)`
+        buffer. A buffer marked with `buffer.join_by_cloning()` is copied, not pulled.
+
+        Raises:
+            BuildError: no buffers, a buffer listed twice, or keys that do not match the
+                fields of `into`.
+            IncompatibleLayout: a buffer of another workflow or scope.
+        """
+        from ._chain import Chain
+
+        shape, names, ops, clones = self._buffer_set(buffers, "builder.join()", outputs=True)
+        if into is not None:
+            if shape != "dict":
+                raise BuildError(
+                    "builder.join(..., into=...) needs a dict of buffers, whose keys name the "
+                    f"arguments of {getattr(into, '__qualname__', into)!r}"
+                )
+            _check_into(into, names)
+        label = name or "join"
+        index = self._add(
+            Kind.JOIN,
+            label,
+            ["joined"],
+            params={"buffers": ops, "clone": clones, "shape": shape, "names": names, "into": into},
+        )
+        return Chain(self, Output(self, index, 0))
+
+    @overload
+    def listen(self, buffers: Buffer[A], *, name: str | None = None) -> Chain[BufferKey[A]]: ...
+    @overload
+    def listen(
+        self, buffers: tuple[Buffer[A], Buffer[B]], *, name: str | None = None
+    ) -> Chain[tuple[BufferKey[A], BufferKey[B]]]: ...
+    @overload
+    def listen(
+        self, buffers: Mapping[str, Buffer[Any]], *, name: str | None = None
+    ) -> Chain[dict[str, BufferKey[Any]]]: ...
+    @overload
+    def listen(
+        self, buffers: tuple[Buffer[Any], ...], *, name: str | None = None
+    ) -> Chain[tuple[BufferKey[Any], ...]]: ...
+    def listen(self, buffers: Any, *, name: str | None = None) -> Chain[Any]:
+        """Emit keys to `buffers` once per change of any of them (S7.3).
+
+        The keys come in the shape of `buffers`: one key, a tuple or a dict of keys.
+        Changes made through the keys it emitted do not wake it again, unless the
+        service uses `key.allow_closed_loops()`.
+        """
+        from ._chain import Chain
+
+        shape, names, ops, _ = self._buffer_set(buffers, "builder.listen()")
+        index = self._add(
+            Kind.LISTEN,
+            name or "listen",
+            ["keys"],
+            params={"buffers": ops, "shape": shape, "names": names},
+        )
+        return Chain(self, Output(self, index, 0))
+
+    def _gate(self, buffers: object, open: bool, where: str) -> Node[Any, Any]:
+        _shape, _names, ops, _ = self._buffer_set(buffers, where)
+        index = self._add(
+            Kind.GATE,
+            "gate_open" if open else "gate_close",
+            ["passed"],
+            params={"buffers": ops, "open": open},
+        )
+        return Node(
+            self._graph.ops[index].name,
+            InputSlot(self, index),
+            Output(self, index, 0),
+            StreamOutputs({}),
+        )
+
+    def create_gate_open(self, buffers: Any) -> Node[Any, Any]:
+        """Create an operation that opens the gates of `buffers` and passes each message on.
+
+        Opening a closed gate wakes the buffer's listeners and joins (S7.3).
+        """
+        return self._gate(buffers, True, "builder.create_gate_open()")
+
+    def create_gate_close(self, buffers: Any) -> Node[Any, Any]:
+        """Create an operation that closes the gates of `buffers` and passes each message on.
+
+        A closed buffer still stores items but wakes no listener or join (S7.4); closing
+        records a `ClosedGate` disposal.
+        """
+        return self._gate(buffers, False, "builder.create_gate_close()")
+
+    def create_trim(self, *branches: TrimBranch) -> Node[Any, Any]:
+        """Create a trim: each message cleans up the operations of `branches` for its
+        session (their queued messages are dropped, tasks cancelled, nested sessions
+        interrupted), then records a `Trimming` disposal and passes the message on."""
+        if not branches:
+            raise BuildError("create_trim() needs at least one cf.TrimBranch")
+        spans: list[tuple[str, int, int]] = []
+        for branch in branches:
+            if not isinstance(branch, TrimBranch):
+                raise InvalidArgument(f"trim takes cf.TrimBranch values, got {branch!r}")
+            a = self._point(branch.start)
+            b = self._point(branch.end) if branch.how == "between" else -1
+            spans.append((branch.how, a, b))
+        index = self._add(Kind.TRIM, "trim", ["passed"], params={"branches": tuple(spans)})
+        return Node(
+            self._graph.ops[index].name,
+            InputSlot(self, index),
+            Output(self, index, 0),
+            StreamOutputs({}),
+        )
+
+    def _point(self, point: object) -> int:
+        if isinstance(point, Node):
+            point = point.input
+        if not isinstance(point, (InputSlot, Buffer)):
+            raise InvalidArgument(
+                f"a trim point is an input slot, a cf.Node or a cf.Buffer, got {point!r}"
+            )
+        self._own(point, "cf.TrimBranch point")
+        return point._op
+
+    def _cleanup(self, when: str, buffers: Any, build_fn: Callable[..., None]) -> None:
+        where = f"builder.on_{when}()"
+        shape, names, ops, _ = self._buffer_set(buffers, where)
+        if not callable(build_fn):
+            raise InvalidArgument(
+                f"{where} expects a build function (scope, builder) -> None, got {build_fn!r}"
+            )
+        count = sum(1 for c in self._graph.cleanups if c.when == when) + 1
+        graph = build_graph(
+            build_fn,
+            name=f"{self._graph.name}/on_{when}#{count}",
+            settings=ScopeSettings(),
+            streams={},
+            parent=self,
+        )
+        self._graph.cleanups.append(Cleanup(when, shape, names, ops, graph))
+
+    def on_cancel(self, buffers: Any, build_fn: Callable[[Scope[Any, Any], Builder], None]) -> None:
+        """Add a cleanup workflow that runs after the scope is cancelled or interrupted.
+
+        It starts once the scope's operations are cleaned up, with keys to `buffers` (in
+        their shape) as its request; its response is ignored. The scope's cancellation
+        is delivered only when it has ended (S6.1-S6.3).
+        """
+        self._cleanup("cancel", buffers, build_fn)
+
+    def on_terminate(
+        self, buffers: Any, build_fn: Callable[[Scope[Any, Any], Builder], None]
+    ) -> None:
+        """Add a cleanup workflow that runs after the scope reached terminate (see `on_cancel`)."""
+        self._cleanup("terminate", buffers, build_fn)
+
+    def on_cleanup(
+        self, buffers: Any, build_fn: Callable[[Scope[Any, Any], Builder], None]
+    ) -> None:
+        """Add a cleanup workflow that runs whenever the scope ends (see `on_cancel`)."""
+        self._cleanup("cleanup", buffers, build_fn)
+
+
+def _check_into(into: Callable[..., Any], names: tuple[str, ...]) -> None:
+    """A keyed join into a class: its keys must be exactly the required/allowed fields."""
+    import dataclasses
+    import inspect
+
+    label = getattr(into, "__qualname__", repr(into))
+    if not callable(into):
+        raise InvalidArgument(f"builder.join(into=...) takes a class or callable, got {into!r}")
+    required: set[str]
+    allowed: set[str] | None
+    if isinstance(into, type) and attrs.has(into):
+        fields = [f for f in attrs.fields(into) if f.init]
+        allowed = {f.alias or f.name for f in fields}
+        required = {f.alias or f.name for f in fields if f.default is attrs.NOTHING}
+    elif isinstance(into, type) and dataclasses.is_dataclass(into):
+        fields_ = [f for f in dataclasses.fields(into) if f.init]
+        allowed = {f.name for f in fields_}
+        required = {
+            f.name
+            for f in fields_
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        }
+    else:
+        try:
+            signature = inspect.signature(into)
+        except (TypeError, ValueError):
+            return  # nothing to check against
+        allowed, required = set(), set()
+        for p in signature.parameters.values():
+            if p.kind is p.VAR_KEYWORD:
+                allowed = None
+                break
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                allowed.add(p.name)
+                if p.default is p.empty:
+                    required.add(p.name)
+    given = set(names)
+    missing = sorted(required - given)
+    unknown = sorted(given - allowed) if allowed is not None else []
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"no buffer for {', '.join(missing)}")
+        if unknown:
+            parts.append(f"{label} has no field {', '.join(unknown)}")
+        raise BuildError(
+            f"builder.join(..., into={label}): the keys {sorted(given)} do not match the "
+            f"fields of {label}: {'; '.join(parts)}. Use one key per field."
+        )
 
 
 def build_graph(

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, final, overload
 from ._builder import Builder, SplitOutputs, check_min_max
 from ._errors import BuildError, InvalidArgument
 from ._graph import Kind
-from ._handles import InputSlot, Node, Output, Scope
+from ._handles import Buffer, InputSlot, Node, Output, Scope, TrimBranch
 from ._providers import classify
 from ._results import Err, Ok
 from ._services import Service, check_callable, is_async_callable
 
 if TYPE_CHECKING:
+    from ._keys import BufferKey
     from ._settings import ScopeSettings
     from ._workflow import Workflow
 
@@ -69,8 +70,12 @@ class Chain(Generic[T_co]):
         """End the chain and return its output, to connect it later."""
         return self._output
 
-    def connect(self, input_slot: InputSlot[T_co]) -> None:
-        """End the chain by connecting its output to `input_slot`.
+    @overload
+    def connect(self, input_slot: InputSlot[T_co]) -> None: ...
+    @overload
+    def connect(self: Chain[A], input_slot: Buffer[A]) -> None: ...
+    def connect(self, input_slot: InputSlot[Any] | Buffer[Any]) -> None:
+        """End the chain by connecting its output to `input_slot` (or into a buffer).
 
         Raises:
             OutputAlreadyConnected: this chain's output was already used.
@@ -392,3 +397,89 @@ class Chain(Generic[T_co]):
         """Like `split_outputs`, handing the outputs to `build`; returns what it returns."""
         check_callable(build, "chain.split()")
         return build(self.split_outputs(keys, sequence))
+
+    # ------------------------------------------------------------------ buffers [sync]
+
+    def then_push(self: Chain[A], buffer: Buffer[A]) -> Chain[None]:
+        """Push every message into `buffer`; the chain continues with `None` (S7.1)."""
+        b = self._builder
+        b._check_open()
+        op, _ = b._buffer_op(buffer, "chain.then_push()", False)
+        index = self._op(Kind.PUSH, ["pushed"], None, params={"buffer": op})
+        return self._next(index)
+
+    def _access(self, buffers: Any, with_msg: bool, where: str) -> Chain[Any]:
+        shape, names, ops, _ = self._builder._buffer_set(buffers, where)
+        index = self._op(
+            Kind.ACCESS,
+            ["accessed"],
+            "access",
+            params={"buffers": ops, "shape": shape, "names": names, "with_msg": with_msg},
+        )
+        return self._next(index)
+
+    @overload
+    def with_access(self, buffers: Buffer[A]) -> Chain[tuple[T_co, BufferKey[A]]]: ...
+    @overload
+    def with_access(
+        self, buffers: tuple[Buffer[A], Buffer[B]]
+    ) -> Chain[tuple[T_co, tuple[BufferKey[A], BufferKey[B]]]]: ...
+    @overload
+    def with_access(
+        self, buffers: Mapping[str, Buffer[Any]]
+    ) -> Chain[tuple[T_co, dict[str, BufferKey[Any]]]]: ...
+    @overload
+    def with_access(
+        self, buffers: tuple[Buffer[Any], ...]
+    ) -> Chain[tuple[T_co, tuple[BufferKey[Any], ...]]]: ...
+    def with_access(self, buffers: Any) -> Chain[Any]:
+        """Pair every message with keys to `buffers`: `(msg, keys)` (S7).
+
+        The keys come in the shape of `buffers` (one key, a tuple or a dict). Only
+        messages trigger it: changes of the buffers do not (use `builder.listen` for that).
+        """
+        return self._access(buffers, True, "chain.with_access()")
+
+    @overload
+    def then_access(self, buffers: Buffer[A]) -> Chain[BufferKey[A]]: ...
+    @overload
+    def then_access(
+        self, buffers: tuple[Buffer[A], Buffer[B]]
+    ) -> Chain[tuple[BufferKey[A], BufferKey[B]]]: ...
+    @overload
+    def then_access(
+        self, buffers: Mapping[str, Buffer[Any]]
+    ) -> Chain[dict[str, BufferKey[Any]]]: ...
+    @overload
+    def then_access(
+        self, buffers: tuple[Buffer[Any], ...]
+    ) -> Chain[tuple[BufferKey[Any], ...]]: ...
+    def then_access(self, buffers: Any) -> Chain[Any]:
+        """Replace every message with keys to `buffers` (see `with_access`)."""
+        return self._access(buffers, False, "chain.then_access()")
+
+    def then_gate_open(self, buffers: Any) -> Chain[T_co]:
+        """Open the gates of `buffers`, then pass the message on unchanged (S7.3)."""
+        self._builder._check_free(self._output)
+        node = self._builder._gate(buffers, True, "chain.then_gate_open()")
+        self._builder._link(self._output, node.input._op)
+        return Chain(self._builder, node.output)
+
+    def then_gate_close(self, buffers: Any) -> Chain[T_co]:
+        """Close the gates of `buffers`, then pass the message on unchanged (S7.4)."""
+        self._builder._check_free(self._output)
+        node = self._builder._gate(buffers, False, "chain.then_gate_close()")
+        self._builder._link(self._output, node.input._op)
+        return Chain(self._builder, node.output)
+
+    def then_trim(self, *branches: TrimBranch) -> Chain[T_co]:
+        """Clean up the operations of `branches` for this session, then pass the message on.
+
+        Their queued messages are dropped, their tasks cancelled and awaited, their
+        nested sessions interrupted (uninterruptible ones are waited for); then a
+        `Trimming` disposal is recorded and the message goes on.
+        """
+        self._builder._check_free(self._output)
+        node = self._builder.create_trim(*branches)
+        self._builder._link(self._output, node.input._op)
+        return Chain(self._builder, node.output)

@@ -99,3 +99,12 @@ class WorkflowCancelled(CrossflowError):
     def __init__(self, cancellation: Cancellation) -> None:
         super().__init__(str(cancellation))
         self.cancellation = cancellation
+
+
+class StaleBufferKey(CrossflowError):
+    """A buffer key (or a view from it) was used when it no longer gives access.
+
+    A `cf.BufferKey` belongs to one session: it works until that session has ended,
+    and a `BufferView` works only inside its `with key.access()` block. Using either
+    afterwards raises this error instead of touching data that is gone.
+    """

@@ -36,6 +36,13 @@ class Kind(enum.Enum):
     SPREAD = "spread"
     COLLECT = "collect"
     SPLIT = "split"
+    BUFFER = "buffer"  # stores messages per session; no outputs
+    JOIN = "join"  # woken by its buffers' changes
+    LISTEN = "listen"  # woken by its buffers' changes; emits keys
+    ACCESS = "access"  # with_access / then_access: emits keys with each message
+    PUSH = "push"  # pushes each message into a buffer, emits None
+    GATE = "gate"  # opens or closes the gates of buffers
+    TRIM = "trim"  # cleans up a span of the graph, then passes the message on
 
 
 @attrs.define(eq=False)
@@ -56,6 +63,17 @@ class Op:
         return f"<Op {self.index} {self.kind.value} {self.name!r}>"
 
 
+@attrs.frozen
+class Cleanup:
+    """A cleanup workflow of a scope (S6.1): when it runs, the keys it gets, its graph."""
+
+    when: str  # "cancel" | "terminate" | "cleanup"
+    shape: str  # "one" | "tuple" | "dict"
+    names: tuple[str, ...]
+    buffers: tuple[int, ...]
+    graph: Graph
+
+
 @attrs.define(eq=False)
 class Graph:
     """The operations of one scope, plus what the build-time analysis found out."""
@@ -70,6 +88,14 @@ class Graph:
     useful: list[bool] = attrs.field(factory=list)
     collects_of: list[tuple[int, ...]] = attrs.field(factory=list)
     collect_rank: dict[int, int] = attrs.field(factory=dict)
+    # buffer -> the joins and listeners it wakes; buffer -> what may reopen its gate
+    readers: dict[int, tuple[int, ...]] = attrs.field(factory=dict)
+    reopeners: dict[int, tuple[int, ...]] = attrs.field(factory=dict)
+    # successors for reachability: connections plus the edges buffers add (see _analysis)
+    succ: list[tuple[int, ...]] = attrs.field(factory=list)
+    # joins or gates make reachability conditional on buffer contents (S2.2, S7.4)
+    conditional: bool = False
+    cleanups: list[Cleanup] = attrs.field(factory=list)
     frozen: bool = False
     # the runtime caches its execution plan here; the builder never reads it
     plan: object = None

@@ -162,3 +162,76 @@ class Scope(Generic[Req, Resp]):
 
     def __repr__(self) -> str:
         return f"<Scope {self.name!r}>"
+
+
+T_inv = TypeVar("T_inv")
+
+
+@final
+class Buffer(Generic[T_inv]):
+    """A buffer of the scope: it stores the messages sent into it, per session (S7).
+
+    A buffer stands wherever an input slot is expected (`builder.connect(out, buffer)`,
+    `chain.connect(buffer)`). Its items are read by joins (`builder.join`), listeners
+    (`builder.listen`) and services holding one of its keys.
+
+    Attributes:
+        name: the buffer's name, as it appears in disposals and keys.
+    """
+
+    __slots__ = ("_clone", "_op", "_owner", "name")
+
+    def __init__(self, owner: object, op: int, name: str, clone: bool = False) -> None:
+        self._owner = owner
+        self._op = op
+        self._clone = clone
+        self.name = name
+
+    def join_by_cloning(self) -> Buffer[T_inv]:
+        """This buffer, for a join that copies its oldest item instead of pulling it (S7.2)."""
+        return Buffer(self._owner, self._op, self.name, True)
+
+    def __repr__(self) -> str:
+        clone = ", joined by cloning" if self._clone else ""
+        return f"<Buffer {self.name!r}{clone}>"
+
+
+@final
+class TrimBranch:
+    """A span of operations for `chain.then_trim` to clean up (catalogue of trims: S3).
+
+    Make one with `TrimBranch.single_point(p)`, `TrimBranch.downstream(p)` or
+    `TrimBranch.between(a, b)`, where a point is an operation's input slot, a `Node`
+    or a `Buffer`.
+    """
+
+    __slots__ = ("end", "how", "start")
+
+    def __init__(self, how: str, start: object, end: object = None) -> None:
+        self.how = how
+        self.start = start
+        self.end = end
+
+    @staticmethod
+    def single_point(point: InputSlot[Any] | Node[Any, Any] | Buffer[Any]) -> TrimBranch:
+        """Just the operation at `point`."""
+        return TrimBranch("single_point", point)
+
+    @staticmethod
+    def downstream(point: InputSlot[Any] | Node[Any, Any] | Buffer[Any]) -> TrimBranch:
+        """The operation at `point` and everything downstream of it, except what lies on
+        the paths from the scope's start to `point`."""
+        return TrimBranch("downstream", point)
+
+    @staticmethod
+    def between(
+        start: InputSlot[Any] | Node[Any, Any] | Buffer[Any],
+        end: InputSlot[Any] | Node[Any, Any] | Buffer[Any],
+    ) -> TrimBranch:
+        """The operations on the paths from `start` to `end` (both included)."""
+        return TrimBranch("between", start, end)
+
+    def __repr__(self) -> str:
+        if self.how == "between":
+            return f"TrimBranch.between({self.start!r}, {self.end!r})"
+        return f"TrimBranch.{self.how}({self.start!r})"

@@ -13,6 +13,7 @@ from ._services import Service, callable_name, check_callable, is_async_callable
 
 if TYPE_CHECKING:
     from ._graph import Graph
+    from ._services import Delivery
 
 
 @attrs.frozen
@@ -25,6 +26,7 @@ class ProviderSpec:
     streams: tuple[str, ...] = ()
     graph: Graph | None = None
     tuple_size: int | None = None  # known length of a tuple response, for unzip
+    delivery: Delivery | None = None  # serial queues and instructions (S7.5)
 
 
 def tuple_size_of(fn: object) -> int | None:
@@ -51,6 +53,7 @@ def classify(provider: object, where: str) -> ProviderSpec:
             name=provider.name,
             streams=tuple(provider.streams),
             graph=provider._graph,
+            delivery=provider._delivery,
         )
     if isinstance(provider, Service):
         return ProviderSpec(
@@ -59,6 +62,7 @@ def classify(provider: object, where: str) -> ProviderSpec:
             fn=provider.fn,
             streams=tuple(provider.streams),
             tuple_size=tuple_size_of(provider.fn),
+            delivery=provider._delivery if provider.is_async else None,
         )
     check_callable(provider, where)
     assert callable(provider)  # invariant: check_callable rejected everything else

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from typing import Any, Generic, Protocol, TypeVar, final, overload
 
 from ._errors import InvalidArgument
@@ -103,6 +103,67 @@ class Streams:
         return f"<Streams {', '.join(self._senders)}>"
 
 
+class DeliveryQueues:
+    """The queues of one provider, shared by its instructed copies (S7.5).
+
+    The runtime keeps its scheduling state here; `serial` says whether every request
+    waits for the previous one, whatever its label.
+    """
+
+    __slots__ = ("serial", "state")
+
+    def __init__(self, serial: bool) -> None:
+        self.serial = serial
+        self.state: Any = None  # owned by the runtime
+
+    def __repr__(self) -> str:
+        return f"<DeliveryQueues serial={self.serial}>"
+
+
+class Delivery:
+    """How requests of one provider are delivered: its queues and the instructions."""
+
+    __slots__ = ("ensure", "label", "preempt", "queues")
+
+    def __init__(
+        self,
+        queues: DeliveryQueues,
+        label: Hashable = None,
+        preempt: bool = False,
+        ensure: bool = False,
+    ) -> None:
+        self.queues = queues
+        self.label = label
+        self.preempt = preempt
+        self.ensure = ensure
+
+    def __repr__(self) -> str:
+        return (
+            f"<Delivery label={self.label!r} preempt={self.preempt} ensure={self.ensure} "
+            f"serial={self.queues.serial}>"
+        )
+
+
+def make_delivery(
+    queues: DeliveryQueues, label: object, preempt: object, ensure: object, where: str
+) -> Delivery:
+    """Validate `instruct(...)` arguments."""
+    try:
+        hash(label)
+    except TypeError:
+        raise InvalidArgument(f"{where}: label must be hashable, got {label!r}") from None
+    for flag, value in (("preempt", preempt), ("ensure", ensure)):
+        if not isinstance(value, bool):
+            raise InvalidArgument(f"{where}: {flag} must be a bool, got {value!r}")
+    if preempt and label is None and not queues.serial:
+        raise InvalidArgument(
+            f"{where}: preempt=True needs a label (requests pre-empt earlier requests with the "
+            "same label), or a serial service"
+        )
+    assert isinstance(preempt, bool) and isinstance(ensure, bool)
+    return Delivery(queues, label, preempt, ensure)
+
+
 class _StreamingCallable(Protocol[Req_contra, Resp_co]):
     def __call__(self, request: Req_contra, /, *, streams: Streams) -> Resp_co: ...
 
@@ -117,12 +178,12 @@ class Service(Generic[Req, Resp]):
         fn: the decorated function.
         name: the node name it gets by default.
         streams: the declared streams, name to message type.
-        serial: run one request at a time across all sessions.
+        serial: run one request at a time across all sessions and workflows.
         offload: run a blocking function in a worker thread.
         is_async: whether `fn` is an `async def` function.
     """
 
-    __slots__ = ("fn", "is_async", "name", "offload", "serial", "streams")
+    __slots__ = ("_delivery", "_queues", "fn", "is_async", "name", "offload", "serial", "streams")
 
     def __init__(
         self,
@@ -152,11 +213,8 @@ class Service(Generic[Req, Resp]):
         self.serial = bool(serial)
         self.offload = bool(offload)
         self.is_async = is_async_callable(fn)
-        if self.serial:
-            raise InvalidArgument(
-                f"cf.service(serial=True) on {self.name!r}: serial delivery is not available "
-                "in this version of crossflow"
-            )
+        self._queues = DeliveryQueues(self.serial)
+        self._delivery: Delivery | None = Delivery(self._queues) if self.serial else None
         if self.offload:
             raise InvalidArgument(
                 f"cf.service(offload=True) on {self.name!r}: running blocking services in "
@@ -166,7 +224,41 @@ class Service(Generic[Req, Resp]):
     def __repr__(self) -> str:
         kind = "async" if self.is_async else "blocking"
         streams = f" streams={list(self.streams)}" if self.streams else ""
-        return f"<Service {self.name!r} {kind}{streams}>"
+        serial = " serial" if self.serial else ""
+        d = self._delivery
+        instructed = ""
+        if d is not None and (d.label is not None or d.preempt or d.ensure):
+            instructed = f" label={d.label!r} preempt={d.preempt} ensure={d.ensure}"
+        return f"<Service {self.name!r} {kind}{serial}{streams}{instructed}>"
+
+    def instruct(
+        self, *, label: Hashable = None, preempt: bool = False, ensure: bool = False
+    ) -> Service[Req, Resp]:
+        """This service with delivery instructions; it shares this service's queues (S7.5).
+
+        Requests with the same `label` run one at a time, in arrival order; different
+        labels run concurrently (in a serial service, everything runs one at a time).
+        A `preempt` request supplants the queued and running requests of its label that
+        were not given `ensure=True`: they record a `Supplanted` disposal, and a running
+        one is cancelled. Instructions apply to async services; a blocking service runs
+        inline, one call at a time, and is never queued.
+
+        Raises:
+            InvalidArgument: an unhashable label, or `preempt=True` without a label on
+                a service that is not serial.
+        """
+        copy: Service[Req, Resp] = Service.__new__(Service)
+        copy.fn = self.fn
+        copy.name = self.name
+        copy.streams = self.streams
+        copy.serial = self.serial
+        copy.offload = self.offload
+        copy.is_async = self.is_async
+        copy._queues = self._queues
+        copy._delivery = make_delivery(
+            self._queues, label, preempt, ensure, f"{self.name}.instruct()"
+        )
+        return copy
 
 
 class _ServiceDecorator:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
 from ._builder import build_graph, check_settings, check_streams
 from ._errors import CrossflowError, InvalidArgument
-from ._services import callable_name
+from ._services import Delivery, DeliveryQueues, callable_name, make_delivery
 
 if TYPE_CHECKING:
     from ._builder import Builder
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 
-_run_workflow: Callable[[Graph, Any], Coroutine[Any, Any, Any]] | None = None
+_run_workflow: Callable[[Graph, Any, Delivery | None], Coroutine[Any, Any, Any]] | None = None
 
 
 @final
@@ -33,15 +33,43 @@ class Workflow(Generic[Req, Resp]):
         streams: the declared stream-out names and their message types.
     """
 
-    __slots__ = ("_graph", "name", "streams")
+    __slots__ = ("_delivery", "_graph", "_queues", "name", "streams")
 
     def __init__(self, graph: Graph, streams: Mapping[str, type[Any]]) -> None:
         self._graph = graph
         self.name = graph.name
         self.streams = dict(streams)
+        self._queues = DeliveryQueues(serial=False)
+        self._delivery: Delivery | None = None
 
     def __repr__(self) -> str:
-        return f"<Workflow {self.name!r}: {len(self._graph.ops)} operations>"
+        d = self._delivery
+        instructed = (
+            "" if d is None else f" label={d.label!r} preempt={d.preempt} ensure={d.ensure}"
+        )
+        return f"<Workflow {self.name!r}: {len(self._graph.ops)} operations{instructed}>"
+
+    def instruct(
+        self, *, label: Hashable = None, preempt: bool = False, ensure: bool = False
+    ) -> Workflow[Req, Resp]:
+        """This workflow with delivery instructions, sharing this workflow's queues (S7.5).
+
+        Sessions with the same `label` run one at a time, in arrival order, whether they
+        are started with `run` or as nodes of other workflows. A `preempt` request
+        supplants the queued and running sessions of its label that were not given
+        `ensure=True`: a queued one never starts (a node records a `Supplanted`
+        disposal; `run` raises `WorkflowCancelled`), a running one is cancelled with
+        `Supplanted`, uninterruptible or not.
+
+        Raises:
+            InvalidArgument: an unhashable label, or `preempt=True` without a label.
+        """
+        copy: Workflow[Req, Resp] = Workflow(self._graph, self.streams)
+        copy._queues = self._queues
+        copy._delivery = make_delivery(
+            self._queues, label, preempt, ensure, f"{self.name}.instruct()"
+        )
+        return copy
 
     @staticmethod
     def build(
@@ -97,7 +125,7 @@ class Workflow(Generic[Req, Resp]):
 
             _run_workflow = run_workflow
         # the runtime's coroutine itself, not a wrapper around it: one frame less per run
-        return _run_workflow(self._graph, request)
+        return _run_workflow(self._graph, request, self._delivery)
 
     def run_sync(self, request: Req, *, backend: Literal["asyncio", "trio"] = "asyncio") -> Resp:
         """Run one session from synchronous code, starting an event loop for it.

@@ -20,20 +20,27 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .._buffers import push_item
 from .._causes import (
     Cancellation,
     CancellationCause,
+    ClosedGate,
     DeficientCollection,
     Disposal,
     DisposalCause,
     Interrupted,
     ScopeCancelled,
     ServiceFailed,
+    Supplanted,
+    Trimming,
     Unreachable,
     UserCancelled,
 )
 from .._errors import CrossflowWarning
+from .._graph import Kind
+from .._keys import BufferKey
 from .._state import SessionState
+from ._delivery import QUEUED, Ticket, release, submit
 from ._ops import stream_senders
 from ._plan import plan_of
 from ._session import CollectState, Session
@@ -42,6 +49,8 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from .._graph import Graph
+    from .._keys import BufferView
+    from .._services import Delivery
 
 RUNNING = SessionState.RUNNING
 
@@ -49,6 +58,19 @@ RUNNING = SessionState.RUNNING
 FLUSH_LIMIT = 10_000
 TERMINATING = SessionState.TERMINATING
 CANCELLING = SessionState.CANCELLING
+
+
+class Packed:
+    """The message of an activation that has its own cancel scope (trims, delivery)."""
+
+    __slots__ = ("msg", "ticket")
+
+    def __init__(self, msg: Any, ticket: Ticket | None) -> None:
+        self.msg = msg
+        self.ticket = ticket
+
+    def __repr__(self) -> str:
+        return f"<Packed {self.msg!r} {self.ticket!r}>"
 
 
 class Engine:
@@ -87,14 +109,15 @@ class Engine:
     def open(self, graph: Graph, request: Any, parent: Session | None, parent_op: int) -> Session:
         """Open a session of `graph` and send it its request (S1.1, S1.2)."""
         plan = plan_of(graph)
-        session = Session(graph, plan, parent, parent_op)
+        session = Session(self, graph, plan, parent, parent_op)
         if parent is None:
             self.root = session
         else:
             if parent.children is None:
                 parent.children = set()
             parent.children.add(session)
-            self.inc(parent, parent_op)
+            if parent_op >= 0:  # a cleanup workflow (-1) is no activity of its parent
+                self.inc(parent, parent_op)
         target = plan.start_target
         if target < 0:
             # S2.3: inherent unreachability, before any operation runs
@@ -123,21 +146,46 @@ class Engine:
         """A service raised: cancel the innermost session running it (S4.3)."""
         self.cancel(session, ServiceFailed(session.plan.names[op], error))
 
+    def interrupt(self, session: Session, cause: CancellationCause) -> None:
+        """A cancellation from outside the session: its parent ended, the caller
+        cancelled, a trim. An uninterruptible session records it and runs on (S6.4)."""
+        if session.state is not RUNNING:
+            return
+        if session.plan.uninterruptible:
+            session.more().cancel_requested = True
+            return
+        self.cancel(session, cause)
+
     def cancel_from_outside(self, reason: str) -> None:
         root = self.root
         if root is not None:
-            self.cancel(root, UserCancelled(reason))
+            self.interrupt(root, UserCancelled(reason))
 
     def _clean(self, session: Session) -> None:
         # S6.1 operation cleanup: queued inputs are dropped lazily (the queue skips
         # sessions that are not running), tasks are cancelled, children are cleaned up.
-        session.pending = None  # activations that never started never will
+        pending = session.pending
+        if pending:
+            # activations that never started never will
+            session.ntasks -= len(pending)
+            for _, packed in pending:
+                if type(packed) is Packed and packed.ticket is not None:
+                    release(packed.ticket)
+        session.pending = None
+        extra = session.extra
+        if extra is not None and extra.tickets:
+            for tickets in extra.tickets.values():
+                for ticket in list(tickets):
+                    if ticket.state == QUEUED:
+                        release(ticket)
+            extra.tickets.clear()
         if session.tg is not None:
             session.tg.cancel_scope.cancel()
         if session.children:
             reason = Interrupted(session.graph.name)
             for child in list(session.children):
-                self.cancel(child, reason)
+                # uninterruptible children run on; this session waits for them (S6.4)
+                self.interrupt(child, reason)
         self._maybe_finish(session)
 
     def _maybe_finish(self, session: Session) -> None:
@@ -145,12 +193,25 @@ class Engine:
             return
         if session.state is not TERMINATING and session.state is not CANCELLING:
             return
+        if session.plan.cleanups:
+            more = session.more()
+            if not more.cleanup_started:
+                # S6.1 phase 2: the cleanup workflows that apply start together
+                more.cleanup_started = True
+                if self._start_cleanups(session):
+                    return
         # S6.3: only now is the outcome delivered
-        if session.cleanup_failures is not None:
-            self._report_cleanup_failures(session, session.cleanup_failures)
+        extra = session.extra
+        if session.cleanup_failures is not None or (
+            extra is not None and extra.cleanup_cancellations
+        ):
+            self._report_cleanup(session)
         session.state = (
             SessionState.TERMINATED if session.state is TERMINATING else SessionState.CANCELLED
         )
+        session.buffers = None  # S6.3: the session's buffers are emptied
+        if extra is not None and extra.ticket is not None:
+            release(extra.ticket)
         parent = session.parent
         if parent is None:
             if self.done is not None:
@@ -158,35 +219,66 @@ class Engine:
             return
         assert parent.children is not None  # invariant: a child is registered with its parent
         parent.children.discard(session)
+        op = session.parent_op
+        if op < 0:
+            # a cleanup workflow ended: its cancellation is kept for its parent (S4.4)
+            if session.cancellation is not None:
+                parent.more().cleanup_cancellations.append(session.cancellation)
+            self._maybe_finish(parent)
+            return
         if parent.state is RUNNING:
-            op = session.parent_op
-            if session.state is SessionState.TERMINATED:
-                target = parent.plan.targets[op][0]
-                if target >= 0:
-                    self.send(parent, target, session.response)
-            else:
-                assert session.cancellation is not None
-                # S1.7: a cancelled child is a disposal for its parent
-                self.dispose(parent, op, ScopeCancelled(session.cancellation))
+            if extra is None or not extra.trimmed:
+                if session.state is SessionState.TERMINATED:
+                    target = parent.plan.targets[op][0]
+                    if target >= 0:
+                        self.send(parent, target, session.response)
+                else:
+                    assert session.cancellation is not None
+                    # S1.7: a cancelled child is a disposal for its parent
+                    self.dispose(parent, op, ScopeCancelled(session.cancellation))
             self.dec(parent, op)
+            if parent.extra is not None and parent.extra.trims:
+                self._check_trims(parent)
         else:
             self._maybe_finish(parent)
 
-    def _report_cleanup_failures(self, session: Session, failures: list[ServiceFailed]) -> None:
-        # S4.3: never swallowed. A cancelled session carries them in while_cancelling;
-        # a terminated one already has its response, so they become warnings.
+    def _start_cleanups(self, session: Session) -> bool:
+        terminated = session.state is TERMINATING
+        started = False
+        for cleanup in session.plan.cleanups:
+            if cleanup.when == "cleanup" or (cleanup.when == "terminate") is terminated:
+                keys = self.make_keys(session, cleanup.shape, cleanup.names, cleanup.buffers, -1)
+                self.open(cleanup.graph, keys, session, -1)
+                started = True
+        if started:
+            self.flush()
+        return started
+
+    def _report_cleanup(self, session: Session) -> None:
+        # S4.3, S4.4: never swallowed. A cancelled session carries them in
+        # while_cancelling; a terminated one already has its response: warnings.
+        failures = [Cancellation(f) for f in session.cleanup_failures or ()]
+        extra = session.extra
+        cancellations = list(extra.cleanup_cancellations) if extra is not None else []
         if session.state is CANCELLING:
             assert session.cancellation is not None
             session.cancellation = Cancellation(
                 session.cancellation.cause,
-                session.cancellation.while_cancelling + tuple(Cancellation(f) for f in failures),
+                session.cancellation.while_cancelling + tuple(failures) + tuple(cancellations),
             )
             return
-        for failure in failures:
+        for failure in session.cleanup_failures or ():
             warnings.warn(
                 f"{failure.operation} raised {type(failure.error).__qualname__}: {failure.error} "
                 f"while session {session.graph.name!r} was cleaning up after terminate; "
                 "the response was delivered anyway",
+                CrossflowWarning,
+                stacklevel=2,
+            )
+        for cancellation in cancellations:
+            warnings.warn(
+                f"a cleanup workflow of session {session.graph.name!r} was cancelled after "
+                f"terminate ({cancellation}); the response was delivered anyway",
                 CrossflowWarning,
                 stacklevel=2,
             )
@@ -386,7 +478,8 @@ class Engine:
 
     async def resume(self) -> None:
         """Let the event loop run, then go on with the queued messages."""
-        await anyio.lowlevel.checkpoint()
+        with anyio.CancelScope(shield=True):  # the queue must drain even when cancelled
+            await anyio.lowlevel.checkpoint()
         self.yielded = False
         self.flush()
 
@@ -409,26 +502,90 @@ class Engine:
             if self.collect_checks:
                 return
         checks, self.checks = self.checks or [], None
+        seen: set[int] = set()
         for session in checks:
-            if session.state is RUNNING and not session.live:
-                self.cancel(
-                    session, Unreachable(session.graph.name, tuple(session.disposals or ()))
-                )
+            if session.state is not RUNNING:
+                continue
+            if session.live:
+                # the counter over-approximates when buffers decide (S2.2, S7.4)
+                if not session.plan.conditional or id(session) in seen:
+                    continue
+                seen.add(id(session))
+                if self._reachable(session):
+                    continue
+            self.cancel(session, Unreachable(session.graph.name, tuple(session.disposals or ())))
+
+    def _reachable(self, session: Session) -> bool:
+        """Whether terminate or an explicit cancel can still be reached (S2.2, S7.4).
+
+        Forward from every operation with activity, along connections and buffer
+        edges; a join passes only when each of its buffers holds an item or can be fed,
+        and a closed buffer only when something that could reopen it can run.
+        """
+        plan = session.plan
+        act = session.act
+        kinds = plan.kinds
+        succ = plan.succ
+        buffers = session.buffers or {}
+        fired = {i for i in range(plan.size) if act[i]}
+        if session.collects:
+            fired.update(c for c, state in session.collects.items() if state.holding)
+
+        def holds(b: int) -> bool:
+            state = buffers.get(b)
+            return state is not None and bool(state.items)
+
+        def passes(t: int) -> bool:
+            kind = kinds[t]
+            if kind is Kind.JOIN:
+                return all(b in fired or holds(b) for b in plan.join_buffers[t])
+            if kind is Kind.BUFFER:
+                state = buffers.get(t)
+                if state is not None and not state.is_open:
+                    return any(r in fired for r in plan.reopeners.get(t, ()))
+            return True
+
+        stack = list(fired)
+        blocked: set[int] = set()
+        while True:
+            while stack:
+                for t in succ[stack.pop()]:
+                    if t in fired:
+                        continue
+                    if passes(t):
+                        fired.add(t)
+                        blocked.discard(t)
+                        stack.append(t)
+                    else:
+                        blocked.add(t)
+            for t in list(blocked):
+                if passes(t):
+                    blocked.discard(t)
+                    fired.add(t)
+                    stack.append(t)
+            if not stack:
+                return any(e in fired for e in plan.ends)
 
     # ------------------------------------------------------------------ tasks
     #
-    # The async activations of a session run in that session's task group: the root
-    # session uses the driver's task group; a child session gets its own, opened by a
-    # host task the first time it needs one. Cancelling a session's activations is then
-    # one `cancel_scope.cancel()`, and an activation costs no cancel scope of its own.
+    # The async activations of a session run in that session's own task group, opened
+    # by a host task in the run's task group the first time the session needs one.
+    # Cancelling a session's activations is then one `cancel_scope.cancel()`, and an
+    # activation costs no cancel scope of its own (except those that can be trimmed or
+    # supplanted). Hosts are shielded: only the engine cancels a session's tasks, so a
+    # cancellation from outside reaches them through the engine, which lets
+    # uninterruptible sessions run on (S6.4).
 
     def spawn(self, session: Session, op: int, msg: Any) -> None:
         """Ask for an async activation of `op`; it counts as activity until it ends."""
         self.inc(session, op)
+        self._spawn(session, op, msg)
+
+    def _spawn(self, session: Session, op: int, msg: Any) -> None:
         session.ntasks += 1
         tg = session.tg
         if tg is not None:
-            tg.start_soon(self.run_activation, session, op, msg)
+            tg.start_soon(self._runner(session, op), session, op, msg)
         elif self.tg is None:
             # no task group yet: the driver decides where this runs
             if self.pending is None:
@@ -438,41 +595,39 @@ class Engine:
         else:
             self._queue_for_host(session, op, msg)
 
+    def _runner(self, session: Session, op: int) -> Any:
+        return self.run_scoped_activation if session.plan.scoped[op] else self.run_activation
+
     def _queue_for_host(self, session: Session, op: int, msg: Any) -> None:
         if session.pending is None:
             session.pending = []
         session.pending.append((op, msg))
         if not session.hosted:
             session.hosted = True
-            assert self.tg is not None  # invariant: hosts run in the root task group
+            assert self.tg is not None  # invariant: hosts run in the run's task group
             self.tg.start_soon(self._host, session)
 
     def open_task_group(self, tg: TaskGroup) -> None:
         """The driver opened its task group: start everything that waited for it."""
         self.tg = tg
-        root = self.root
-        assert root is not None
-        root.tg = tg
         if self.yielded:
             tg.start_soon(self.resume)
         pending, self.pending = self.pending or [], None
         for session, op, msg in pending:
-            if session is root:
-                tg.start_soon(self.run_activation, session, op, msg)
-            else:
-                self._queue_for_host(session, op, msg)
+            self._queue_for_host(session, op, msg)
 
     async def _host(self, session: Session) -> None:
-        """Hold the task group of a child session while the session can still use it."""
-        async with anyio.create_task_group() as tg:
-            if session.state is not RUNNING:
-                tg.cancel_scope.cancel()
-            session.tg = tg
-            pending, session.pending = session.pending or [], None
-            for op, msg in pending:
-                tg.start_soon(self.run_activation, session, op, msg)
-            # cleanup of the session cancels this task group's scope (see _clean)
-            await anyio.sleep_forever()
+        """Hold the task group of a session while the session can still use it."""
+        with anyio.CancelScope(shield=True):
+            async with anyio.create_task_group() as tg:
+                if session.state is not RUNNING:
+                    tg.cancel_scope.cancel()
+                session.tg = tg
+                pending, session.pending = session.pending or [], None
+                for op, msg in pending:
+                    tg.start_soon(self._runner(session, op), session, op, msg)
+                # cleanup of the session cancels this task group's scope (see _clean)
+                await anyio.sleep_forever()
 
     def activation_call(self, session: Session, op: int, msg: Any) -> Awaitable[Any] | None:
         """The service call of an activation, or None if its session ended meanwhile."""
@@ -534,6 +689,288 @@ class Engine:
                 if target >= 0:
                     self.send(session, target, result)
             self.dec(session, op)
+            if session.extra is not None and session.extra.trims:
+                self._check_trims(session)
         else:
             self._maybe_finish(session)
         self.flush()
+
+    async def run_scoped_activation(self, session: Session, op: int, packed: Any) -> None:
+        """An activation with its own cancel scope, so that a trim or a pre-empting
+        request can stop it alone; it releases its delivery ticket when it ends."""
+        if type(packed) is not Packed:
+            packed = Packed(packed, None)
+        ok = False
+        result: Any = None
+        running = session.more().running
+        try:
+            with anyio.CancelScope() as scope:
+                running[scope] = (op, packed.ticket)
+                try:
+                    call = self.activation_call(session, op, packed.msg)
+                    if call is not None:
+                        result = await call
+                        ok = True
+                finally:
+                    del running[scope]
+        except anyio.get_cancelled_exc_class():
+            self.activation_cancelled(session)
+            raise
+        except Exception as error:
+            self.activation_failed(session, op, error)
+        finally:
+            if packed.ticket is not None:
+                release(packed.ticket)
+            self.activation_ended(session, op, ok, result)
+
+    # ------------------------------------------------------------------ delivery (S7.5)
+
+    def deliver(self, session: Session, op: int, msg: Any, delivery: Delivery) -> None:
+        """A request to a provider with delivery settings: queue it, or start it."""
+        self.inc(session, op)  # queued or running, the request is activity of `op`
+        name = session.plan.names[op]
+        label = "" if delivery.label is None else f" (label {delivery.label!r})"
+        by = f"{name}{label} in session of scope {session.graph.name!r}"
+
+        def on_start(ticket: Ticket) -> None:
+            extra = session.extra
+            if extra is not None and op in extra.tickets:
+                extra.tickets[op].discard(ticket)
+            if session.state is not RUNNING:
+                release(ticket)
+                return
+            self._start_delivered(session, op, msg, ticket)
+
+        def on_supplant(ticket: Ticket, running: bool, by: str) -> None:
+            self._supplant(session, op, ticket, running, by)
+
+        ticket = submit(delivery, by, on_start, on_supplant)
+        if ticket is None:
+            self._start_delivered(session, op, msg, None)
+        elif ticket.state == QUEUED:
+            session.more().tickets.setdefault(op, set()).add(ticket)
+
+    def _start_delivered(self, session: Session, op: int, msg: Any, ticket: Ticket | None) -> None:
+        if session.plan.kinds[op] is Kind.SCOPE:
+            graph = session.graph.ops[op].graph
+            assert graph is not None  # invariant: a scope operation has a body
+            child = self.open(graph, msg, session, op)
+            if ticket is not None:
+                child.more().ticket = ticket
+            self.dec(session, op)  # the child session is the activity now
+            self.flush()
+            return
+        self._spawn(session, op, Packed(msg, ticket))
+
+    def _supplant(self, session: Session, op: int, ticket: Ticket, running: bool, by: str) -> None:
+        if session.state is not RUNNING:
+            return
+        cause = Supplanted(by)
+        if not running:
+            # a queued request never starts
+            extra = session.extra
+            if extra is not None and op in extra.tickets:
+                extra.tickets[op].discard(ticket)
+            self.dispose(session, op, cause)
+            self.dec(session, op)
+        elif session.plan.kinds[op] is Kind.SCOPE:
+            for child in list(session.children or ()):
+                if child.extra is not None and child.extra.ticket is ticket:
+                    # an internal cancellation: uninterruptible or not (S4.5)
+                    self.cancel(child, cause)
+        else:
+            self.dispose(session, op, cause)
+            extra = session.extra
+            if extra is not None:
+                for scope, (_, held) in list(extra.running.items()):
+                    if held is ticket:
+                        scope.cancel()
+        self.flush()
+
+    # ------------------------------------------------------------------ buffers (S7)
+
+    def buffer_arrival(self, session: Session, b: int, msg: Any) -> None:
+        """A message reached buffer `b` through its input slot (S7.1)."""
+        state = session.buffer(b)
+        stored, _ = push_item(state.items, session.plan.buffer_settings[b], msg)
+        if stored and state.is_open:
+            self._notify(session, b, -1)
+
+    def _notify(self, session: Session, b: int, exclude: int) -> None:
+        """Wake the joins and listeners of buffer `b`: a pending notification is
+        activity (S2.1); `exclude` is a listener whose own key made the change (S7.3)."""
+        for reader in session.plan.readers.get(b, ()):
+            if reader != exclude:
+                self.send(session, reader, None)
+
+    def make_keys(
+        self,
+        session: Session,
+        shape: str,
+        names: tuple[str, ...],
+        bufs: tuple[int, ...],
+        issuer: int,
+    ) -> Any:
+        """Keys to `bufs` in the shape they were given (one, tuple or dict)."""
+        plan = session.plan
+        keys: list[BufferKey[Any]] = []
+        for b in bufs:
+            session.buffer(b)  # issuing keys creates the session's storage
+            keys.append(BufferKey(session, b, plan.names[b], issuer))
+        if shape == "one":
+            return keys[0]
+        if shape == "tuple":
+            return tuple(keys)
+        return dict(zip(names, keys, strict=True))
+
+    def view_closed(self, session: Session, key: BufferKey[Any], view: BufferView[Any]) -> None:
+        """A `with key.access()` block ended: one notification per change (S7.3)."""
+        if session.state is not RUNNING:
+            return  # a session that is cleaning up wakes nothing
+        b = key._op
+        if view._closed:
+            name = session.plan.names[b]
+            self.record(session, Disposal(name, ClosedGate(name)))
+        state = session.buffer(b)
+        if view._opened or (view._modified and state.is_open):
+            self._notify(session, b, -1 if key._loops else key._issuer)
+        self.flush()
+
+    def join_wake(self, session: Session, op: int, msg: Any) -> None:
+        """A buffer of join `op` changed: fire while every buffer holds an item (S7.2)."""
+        plan = session.plan
+        params = session.graph.ops[op].params
+        bufs: tuple[int, ...] = params["buffers"]
+        clones: tuple[bool, ...] = params["clone"]
+        states = [session.buffer(b) for b in bufs]
+        target = plan.targets[op][0]
+        all_cloned = all(clones)
+        pulled = False
+        while all(state.items for state in states):
+            values = []
+            for state, clone in zip(states, clones, strict=True):
+                if clone:
+                    values.append(_copy(state.items[0]))
+                else:
+                    values.append(state.items.popleft())
+                    pulled = True
+            try:
+                joined = _shape_joined(params, values)
+            except Exception as error:
+                self.fail(session, op, error)
+                return
+            if target >= 0:
+                self.send(session, target, joined)
+            if all_cloned:
+                break  # a join of clones only would never run dry: once per wake
+        if pulled:
+            # a join's pull is a change other listeners see (S7.3)
+            for b, clone in zip(bufs, clones, strict=True):
+                if not clone:
+                    for reader in plan.readers.get(b, ()):
+                        if reader != op and plan.kinds[reader] is Kind.LISTEN:
+                            self.send(session, reader, None)
+
+    def gate(self, session: Session, op: int, bufs: tuple[int, ...], open: bool) -> None:
+        """Open or close the gates of `bufs` (S7.3, S7.4)."""
+        closed = False
+        for b in bufs:
+            state = session.buffer(b)
+            if open and not state.is_open:
+                state.is_open = True
+                self._notify(session, b, -1)  # opening wakes, even without new data
+            elif not open and state.is_open:
+                state.is_open = False
+                closed = True
+        if closed:
+            self.dispose(session, op, ClosedGate(session.plan.names[op]))
+
+    # ------------------------------------------------------------------ trims
+
+    def trim(self, session: Session, op: int, msg: Any) -> None:
+        """Clean up the operations of a trim's span for `session`, then pass `msg` on."""
+        plan = session.plan
+        span = plan.trim_spans[op]
+        inside = set(span)
+        # queued messages of the span are dropped
+        queue = self.queue
+        if any(s is session and o in inside for s, o, _ in queue):
+            kept = [e for e in queue if not (e[0] is session and e[1] in inside)]
+            dropped = [e for e in queue if e[0] is session and e[1] in inside]
+            queue.clear()
+            queue.extend(kept)
+            for _, o, _ in dropped:
+                self.dec(session, o)
+        # activations that did not start yet never will
+        if session.pending:
+            for entry in [e for e in session.pending if e[0] in inside]:
+                session.pending.remove(entry)
+                self._drop_activation(session, entry[0], entry[1])
+        if self.pending:
+            for e in [e for e in self.pending if e[0] is session and e[1] in inside]:
+                self.pending.remove(e)
+                self._drop_activation(session, e[1], e[2])
+        extra = session.more()
+        for o in span:
+            for ticket in list(extra.tickets.pop(o, ())):
+                release(ticket)
+                self.dec(session, o)
+        for scope, (o, _) in list(extra.running.items()):
+            if o in inside:
+                scope.cancel()
+        for child in list(session.children or ()):
+            if child.parent_op in inside:
+                child.more().trimmed = True
+                self.interrupt(child, Interrupted(plan.names[op]))
+        for o in span:
+            kind = plan.kinds[o]
+            if kind is Kind.BUFFER and session.buffers is not None and o in session.buffers:
+                session.buffers[o].items.clear()
+            elif kind is Kind.COLLECT and session.collects is not None:
+                state = session.collects[o]
+                state.items.clear()
+                self._update_holding(session, o, state)
+        self.inc(session, op)
+        extra.trims.append((op, msg, span))
+        self._check_trims(session)
+
+    def _drop_activation(self, session: Session, op: int, msg: Any) -> None:
+        session.ntasks -= 1
+        if type(msg) is Packed and msg.ticket is not None:
+            release(msg.ticket)
+        self.dec(session, op)
+
+    def _check_trims(self, session: Session) -> None:
+        extra = session.extra
+        assert extra is not None  # invariant: only called when trims wait
+        for entry in list(extra.trims):
+            op, msg, span = entry
+            inside = set(span)
+            busy = any(o in inside for o, _ in extra.running.values()) or any(
+                child.parent_op in inside for child in session.children or ()
+            )
+            if busy:
+                continue
+            extra.trims.remove(entry)
+            self.dispose(session, op, Trimming(session.plan.names[op]))
+            target = session.plan.targets[op][0]
+            if target >= 0:
+                self.send(session, target, msg)
+            self.dec(session, op)
+
+
+def _copy(item: Any) -> Any:
+    from ._ops import _clone
+
+    return _clone(item)
+
+
+def _shape_joined(params: dict[str, Any], values: list[Any]) -> Any:
+    shape = params["shape"]
+    if shape == "one":
+        return values[0]
+    if shape == "tuple":
+        return tuple(values)
+    joined = dict(zip(params["names"], values, strict=True))
+    into = params["into"]
+    return joined if into is None else into(**joined)

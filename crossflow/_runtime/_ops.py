@@ -98,6 +98,14 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
 
         return call
 
+    delivery = plan.deliveries[index]
+    if delivery is not None:
+
+        def delivered(engine: Engine, s: Session, msg: Any) -> None:
+            engine.deliver(s, index, msg, delivery)
+
+        return delivered
+
     if kind is Kind.TASK:
 
         def task(engine: Engine, s: Session, msg: Any) -> None:
@@ -113,6 +121,61 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
             engine.open(child_graph, msg, s, index)
 
         return scope
+
+    if kind is Kind.BUFFER:
+
+        def buffer(engine: Engine, s: Session, msg: Any) -> None:
+            engine.buffer_arrival(s, index, msg)
+
+        return buffer
+
+    if kind is Kind.PUSH:
+        pushed_into = op.params["buffer"]
+
+        def push(engine: Engine, s: Session, msg: Any) -> None:
+            engine.buffer_arrival(s, pushed_into, msg)
+            if target >= 0:
+                engine.send(s, target, None)
+
+        return push
+
+    if kind is Kind.JOIN:
+
+        def join(engine: Engine, s: Session, msg: Any) -> None:
+            engine.join_wake(s, index, msg)
+
+        return join
+
+    if kind in (Kind.LISTEN, Kind.ACCESS):
+        shape = op.params["shape"]
+        names = op.params["names"]
+        bufs = op.params["buffers"]
+        with_msg = op.params.get("with_msg", False)
+
+        def access(engine: Engine, s: Session, msg: Any) -> None:
+            keys = engine.make_keys(s, shape, names, bufs, index)
+            if target >= 0:
+                engine.send(s, target, (msg, keys) if with_msg else keys)
+
+        return access
+
+    if kind is Kind.GATE:
+        gate_bufs = op.params["buffers"]
+        opens = op.params["open"]
+
+        def gate(engine: Engine, s: Session, msg: Any) -> None:
+            engine.gate(s, index, gate_bufs, opens)
+            if target >= 0:
+                engine.send(s, target, msg)
+
+        return gate
+
+    if kind is Kind.TRIM:
+
+        def trim(engine: Engine, s: Session, msg: Any) -> None:
+            engine.trim(s, index, msg)
+
+        return trim
 
     if kind is Kind.TERMINATE:
 

@@ -18,18 +18,31 @@ class Plan:
     """Per-graph arrays built once and cached on the graph."""
 
     __slots__ = (
+        "buffer_settings",
+        "cleanups",
         "collect_max",
         "collect_min",
         "collect_rank",
         "collects",
         "collects_of",
+        "conditional",
+        "deliveries",
+        "ends",
         "fns",
         "handlers",
+        "join_buffers",
+        "kinds",
         "names",
+        "readers",
+        "reopeners",
+        "scoped",
         "size",
         "start_target",
         "streams",
+        "succ",
         "targets",
+        "trim_spans",
+        "uninterruptible",
         "useful",
     )
 
@@ -56,6 +69,31 @@ class Plan:
             op.provider.streams if op.provider is not None and op.provider.streams else None
             for op in graph.ops
         ]
+        # buffers (S7): what wakes what, and what reachability needs when it is conditional
+        self.kinds = [op.kind for op in graph.ops]
+        self.succ = list(graph.succ)
+        self.conditional = graph.conditional
+        self.readers = dict(graph.readers)
+        self.reopeners = dict(graph.reopeners)
+        self.buffer_settings = {
+            op.index: op.params["settings"] for op in graph.ops if op.kind is Kind.BUFFER
+        }
+        self.join_buffers = {
+            op.index: op.params["buffers"] for op in graph.ops if op.kind is Kind.JOIN
+        }
+        self.ends = tuple(op.index for op in graph.ops if op.kind in (Kind.TERMINATE, Kind.CANCEL))
+        self.trim_spans = {op.index: op.params["ops"] for op in graph.ops if op.kind is Kind.TRIM}
+        self.deliveries = [
+            op.provider.delivery
+            if op.provider is not None and op.kind in (Kind.TASK, Kind.SCOPE)
+            else None
+            for op in graph.ops
+        ]
+        trimmable = {i for span in self.trim_spans.values() for i in span}
+        # activations that get their own cancel scope: they can be trimmed or supplanted
+        self.scoped = [i in trimmable or self.deliveries[i] is not None for i in range(self.size)]
+        self.cleanups = tuple(graph.cleanups)
+        self.uninterruptible = graph.settings.uninterruptible
         self.handlers: list[Handler] = [make_handler(graph, op, self) for op in graph.ops]
 
 

@@ -6,17 +6,20 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._causes import Cancellation, ScopeCancelled, ServiceFailed, Unreachable
+from .._causes import Cancellation, ScopeCancelled, ServiceFailed, Supplanted, Unreachable
 from .._errors import WorkflowCancelled
 from .._state import SessionState
+from ._delivery import Ticket, release, submit
 from ._engine import Engine
 
 if TYPE_CHECKING:
     from .._graph import Graph
+    from .._services import Delivery
     from ._session import Session
 
 TERMINATED = SessionState.TERMINATED
 CANCELLED = SessionState.CANCELLED
+OUTSIDE = "the task awaiting the run was cancelled"
 
 
 def _failure(cancellation: Cancellation) -> BaseException | None:
@@ -40,14 +43,17 @@ def outcome(session: Session) -> Any:
     raise WorkflowCancelled(session.cancellation) from _failure(session.cancellation)
 
 
-async def run_workflow(graph: Graph, request: Any) -> Any:
+async def run_workflow(graph: Graph, request: Any, delivery: Delivery | None = None) -> Any:
+    if delivery is not None:
+        return await _run_delivered(graph, request, delivery)
     engine = Engine()
     root = engine.open(graph, request, None, -1)
     engine.flush()
     try:
-        # A lone async activation runs right here, in the caller's task: while it is
-        # the only work of the run, nothing else can cancel or need it, and it cannot
-        # start other work (it has no streams). More concurrency gets a task group.
+        # A lone async activation of the root runs right here, in the caller's task:
+        # while it is the only work of the run, nothing else can cancel or need it, and
+        # it cannot start other work (it has no streams). More concurrency, nested
+        # sessions, uninterruptible roots and stoppable activations get a task group.
         while True:
             if root.state is TERMINATED or root.state is CANCELLED:
                 break
@@ -58,9 +64,20 @@ async def run_workflow(graph: Graph, request: Any) -> Any:
                 engine.flush()
                 continue
             pending = engine.pending
-            assert pending, root  # invariant: a running session has work somewhere
+            if not pending:
+                # the work waits elsewhere (in a delivery queue): wait for the session
+                await _drive(engine, root)
+                break
             session, op, msg = pending[0]
-            if len(pending) > 1 or session.plan.streams[op] is not None:
+            plan = session.plan
+            if (
+                len(pending) > 1
+                or session is not root
+                or plan.streams[op] is not None
+                or plan.scoped[op]
+                or plan.uninterruptible
+                or root.state is not SessionState.RUNNING
+            ):
                 await _drive(engine, root)
                 break
             engine.pending = None
@@ -83,7 +100,7 @@ async def run_workflow(graph: Graph, request: Any) -> Any:
         # API §2: the session is cancelled, its cleanup awaited, then the backend's
         # cancellation propagates
         with anyio.CancelScope(shield=True):
-            engine.cancel_from_outside("the task awaiting the run was cancelled")
+            engine.cancel_from_outside(OUTSIDE)
             engine.yielded = False
             engine.flush()
             if not root.state.ended:
@@ -95,7 +112,12 @@ async def run_workflow(graph: Graph, request: Any) -> Any:
 
 
 async def _drive(engine: Engine, root: Session) -> None:
-    """Run the rest of the session with a task group for its activations."""
+    """Run the rest of the session with a task group for its activations.
+
+    Session task groups are shielded (see `Engine._host`): a cancellation from outside
+    reaches the sessions only through `cancel_from_outside`, and this task group's exit
+    waits until every session has ended, uninterruptible ones included (S6.4).
+    """
     if root.state.ended:
         return
     done = engine.done = anyio.Event()
@@ -104,7 +126,47 @@ async def _drive(engine: Engine, root: Session) -> None:
         try:
             if not root.state.ended:
                 await done.wait()
-        finally:
-            engine.tg = root.tg = None
+        except anyio.get_cancelled_exc_class():
+            engine.cancel_from_outside(OUTSIDE)
+            engine.flush()
+            raise
     # invariant: every activation ran in this task group, so the root session ended
     assert root.state.ended, root
+
+
+async def _run_delivered(graph: Graph, request: Any, delivery: Delivery) -> Any:
+    """A root session of an instructed workflow waits for its turn in the queues (S7.5)."""
+    turn = anyio.Event()
+    supplanted: list[str] = []
+    engine: Engine | None = None
+
+    def on_start(ticket: Ticket) -> None:
+        turn.set()
+
+    def on_supplant(ticket: Ticket, running: bool, by: str) -> None:
+        supplanted.append(by)
+        if running and engine is not None and engine.root is not None:
+            engine.cancel(engine.root, Supplanted(by))
+            engine.flush()
+        turn.set()
+
+    ticket = submit(delivery, f"a run of {graph.name!r}", on_start, on_supplant)
+    try:
+        if ticket is not None:
+            await turn.wait()
+            if supplanted:
+                raise WorkflowCancelled(Cancellation(Supplanted(supplanted[0])))
+        engine = Engine()
+        root = engine.open(graph, request, None, -1)
+        engine.flush()
+        try:
+            await _drive(engine, root)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                if not root.state.ended:
+                    await _drive(engine, root)
+            raise
+        return outcome(root)
+    finally:
+        if ticket is not None:
+            release(ticket)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from .._errors import StaleBufferKey
 from .._state import SessionState
 
 if TYPE_CHECKING:
+    from anyio import CancelScope
     from anyio.abc import TaskGroup
 
+    from .._buffers import BufferSettings
     from .._causes import Cancellation, Disposal, ServiceFailed
     from .._graph import Graph
+    from .._keys import BufferKey, BufferView
+    from ._engine import Engine
     from ._plan import Plan
 
 RUNNING = SessionState.RUNNING
@@ -32,16 +38,68 @@ class CollectState:
         return f"<CollectState {len(self.items)} items armed={self.armed}>"
 
 
+class BufferState:
+    """What one buffer holds for one session, and its gate (S7)."""
+
+    __slots__ = ("is_open", "items")
+
+    def __init__(self) -> None:
+        self.items: deque[Any] = deque()
+        self.is_open = True
+
+    def __repr__(self) -> str:
+        return f"<BufferState {len(self.items)} items, gate {'open' if self.is_open else 'closed'}>"
+
+
+class Extra:
+    """Per-session state that most sessions never need: created on first use."""
+
+    __slots__ = (
+        "cancel_requested",
+        "cleanup_cancellations",
+        "cleanup_started",
+        "running",
+        "ticket",
+        "tickets",
+        "trimmed",
+        "trims",
+    )
+
+    def __init__(self) -> None:
+        # an uninterruptible session was asked to cancel from outside (S6.4)
+        self.cancel_requested = False
+        # phase 2 of cleanup (S6.1) started; cancellations of cleanup workflows (S6.4)
+        self.cleanup_started = False
+        self.cleanup_cancellations: list[Cancellation] = []
+        # running activations with their own cancel scope (they can be trimmed or
+        # supplanted): scope -> (operation, delivery ticket)
+        self.running: dict[CancelScope, tuple[int, Any]] = {}
+        # delivery tickets of this session still queued or running, per operation
+        self.tickets: dict[int, set[Any]] = {}
+        # trims waiting for their span to be cleaned up: (trim op, message, span)
+        self.trims: list[tuple[int, Any, tuple[int, ...]]] = []
+        # this session was interrupted by a trim: its end records no disposal
+        self.trimmed = False
+        # the delivery ticket of this (child) session, released when it ends
+        self.ticket: Any = None
+
+
 class Session:
-    """One run of one scope: the root session of a run, or a child of a nested scope."""
+    """One run of one scope: the root session of a run, or a child of a nested scope.
+
+    It is also what its buffer keys talk to (`BufferPort`).
+    """
 
     __slots__ = (
         "act",
+        "buffers",
         "cancellation",
         "children",
         "cleanup_failures",
         "collects",
         "disposals",
+        "engine",
+        "extra",
         "graph",
         "hosted",
         "live",
@@ -56,7 +114,10 @@ class Session:
         "up",
     )
 
-    def __init__(self, graph: Graph, plan: Plan, parent: Session | None, parent_op: int) -> None:
+    def __init__(
+        self, engine: Engine, graph: Graph, plan: Plan, parent: Session | None, parent_op: int
+    ) -> None:
+        self.engine = engine
         self.graph = graph
         self.plan = plan
         self.parent = parent
@@ -81,6 +142,40 @@ class Session:
         self.cancellation: Cancellation | None = None
         # failures of services while the session was being cleaned up (S4.3)
         self.cleanup_failures: list[ServiceFailed] | None = None
+        self.buffers: dict[int, BufferState] | None = None
+        self.extra: Extra | None = None
+
+    def more(self) -> Extra:
+        extra = self.extra
+        if extra is None:
+            extra = self.extra = Extra()
+        return extra
+
+    def buffer(self, op: int) -> BufferState:
+        buffers = self.buffers
+        if buffers is None:
+            buffers = self.buffers = {}
+        state = buffers.get(op)
+        if state is None:
+            state = buffers[op] = BufferState()
+        return state
+
+    # ------------------------------------------------------------------ BufferPort
+
+    def open_view(self, key: BufferKey[Any]) -> tuple[deque[Any], BufferSettings, BufferState]:
+        if self.state.ended:
+            raise StaleBufferKey(
+                f"key to buffer {key.buffer!r} used after its session of scope "
+                f"{self.graph.name!r} ended ({self.state.value}); its buffers are gone. "
+                "Use a key only while the workflow that issued it runs."
+            )
+        return self.buffer(key._op).items, self.plan.buffer_settings[key._op], self.buffer(key._op)
+
+    def close_view(self, key: BufferKey[Any], view: BufferView[Any]) -> None:
+        self.engine.view_closed(self, key, view)
+
+    def describe(self) -> str:
+        return f"session of scope {self.graph.name!r} ({self.state.value})"
 
     def __repr__(self) -> str:
         tasks = self.ntasks
