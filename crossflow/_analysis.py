@@ -39,7 +39,7 @@ def _forward(succ: list[list[int]], starts: list[int]) -> set[int]:
     return seen
 
 
-def _edges(graph: Graph) -> list[tuple[int, ...]]:
+def _edges(graph: Graph) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
     n = len(graph.ops)
     succ: list[list[int]] = [[t for t in op.targets if t is not None] for op in graph.ops]
     readers: dict[int, list[int]] = {}
@@ -76,7 +76,7 @@ def _edges(graph: Graph) -> list[tuple[int, ...]]:
     # joins and closed gates make reachability depend on what buffers hold
     graph.conditional = any(op.kind is Kind.BUFFER for op in graph.ops)
     assert len(succ) == n
-    return [tuple(x) for x in succ]
+    return [tuple(x) for x in succ], [tuple(x) for x in base]
 
 
 def _trim_spans(graph: Graph, succ: list[tuple[int, ...]]) -> None:
@@ -116,14 +116,21 @@ def _trim_spans(graph: Graph, succ: list[tuple[int, ...]]) -> None:
 
 def analyse(graph: Graph) -> None:
     """Fill in the analysis fields of `graph`; raise `CircularCollectError` if needed."""
-    succ = _edges(graph)
+    succ, base = _edges(graph)
     graph.succ = succ
-    _trim_spans(graph, succ)
+    _trim_spans(graph, base)
     n = len(graph.ops)
     preds: list[list[int]] = [[] for _ in range(n)]
     for i, ts in enumerate(succ):
         for t in ts:
             preds[t].append(i)
+    # collects ignore the key-holder edges: they only say that a message *may* carry a
+    # key, and counting them would make any two collects downstream of one listener
+    # wait for each other
+    base_preds: list[list[int]] = [[] for _ in range(n)]
+    for i, ts in enumerate(base):
+        for t in ts:
+            base_preds[t].append(i)
 
     useful = [False] * n
     stack = [op.index for op in graph.ops if op.kind in (Kind.TERMINATE, Kind.CANCEL)]
@@ -139,13 +146,13 @@ def analyse(graph: Graph) -> None:
     upstream: dict[int, set[int]] = {}
     for c in collects:
         seen: set[int] = set()
-        stack = list(preds[c])
+        stack = list(base_preds[c])
         while stack:
             i = stack.pop()
             if i == c or i in seen:
                 continue
             seen.add(i)
-            stack.extend(preds[i])
+            stack.extend(base_preds[i])
         upstream[c] = seen
 
     conflicts: list[tuple[int, int]] = []

@@ -606,3 +606,38 @@ async def test_response_waits_for_shielded_cleanup() -> None:
 
     assert await run(wf, 1) == "fast"
     assert log == ["cleaned"]
+
+
+async def test_child_cancelled_before_its_task_group_opened_still_ends() -> None:
+    """S6.1: a nested session cancelled while an activation waits for its task group
+    drops that activation and ends (it used to wait for it forever)."""
+    started: list[int] = []
+
+    async def never(x: int) -> int:
+        started.append(x)
+        return x
+
+    async def step(x: int) -> int:
+        await anyio.lowlevel.checkpoint()
+        return x
+
+    def child(scope: cf.Scope[int, int], b: cf.Builder) -> None:
+        b.chain(scope.start).fork_clone(
+            lambda ch: ch.then(never).connect(scope.terminate),
+            lambda ch: ch.then_cancel(),
+        )
+
+    def build(scope: cf.Scope[int, object], b: cf.Builder) -> None:
+        b.chain(scope.start).fork_clone(
+            lambda ch: ch.then(step).then_scope(child).connect(scope.terminate),
+            lambda ch: ch.then(step).map(lambda _: None).dispose_on_none().connect(scope.terminate),
+        )
+
+    wf = cf.Workflow.build(build)
+    with anyio.fail_after(5):
+        with pytest.raises(cf.WorkflowCancelled) as info:
+            await wf.run(1)
+    cause = info.value.cancellation.cause
+    assert isinstance(cause, cf.Unreachable)
+    assert sorted(type(d.cause).__name__ for d in cause.disposals) == ["Filtered", "ScopeCancelled"]
+    assert started == []
