@@ -531,7 +531,7 @@ class Builder:
         )
 
     def _buffer_set(
-        self, buffers: object, where: str, outputs: bool = False
+        self, buffers: object, where: str, outputs: bool = False, allow_empty: bool = False
     ) -> tuple[str, tuple[str, ...], tuple[int, ...], tuple[bool, ...]]:
         """Validate a buffers argument: one buffer, a tuple (or list), or a dict."""
         self._check_open()
@@ -547,7 +547,7 @@ class Builder:
         else:
             self._buffer_op(buffers, where, outputs)  # raises with a precise message
             raise AssertionError("unreachable")  # pragma: no cover
-        if not items:
+        if not items and not allow_empty:
             raise BuildError(
                 f"{where} got no buffers; give at least one buffer (a join or listener of "
                 "nothing could never fire)"
@@ -763,7 +763,7 @@ class Builder:
 
     def _cleanup(self, when: str, buffers: Any, build_fn: Callable[..., None]) -> None:
         where = f"builder.on_{when}()"
-        shape, names, ops, _ = self._buffer_set(buffers, where)
+        shape, names, ops, _ = self._buffer_set(buffers, where, allow_empty=True)
         if not callable(build_fn):
             raise InvalidArgument(
                 f"{where} expects a build function (scope, builder) -> None, got {build_fn!r}"
@@ -781,9 +781,9 @@ class Builder:
     def on_cancel(self, buffers: Any, build_fn: Callable[[Scope[Any, Any], Builder], None]) -> None:
         """Add a cleanup workflow that runs after the scope is cancelled or interrupted.
 
-        It starts once the scope's operations are cleaned up, with keys to `buffers` (in
-        their shape) as its request; its response is ignored. The scope's cancellation
-        is delivered only when it has ended (S6.1-S6.3).
+        It starts once the scope's operations are cleaned up, with keys to `buffers`
+        (in their shape; `()` for none) as its request; its response is ignored. The
+        scope's cancellation is delivered only when it has ended (S6.1-S6.3).
         """
         self._cleanup("cancel", buffers, build_fn)
 

@@ -198,7 +198,7 @@ class Buffer(Generic[T_inv]):
 
 @final
 class TrimBranch:
-    """A span of operations for `chain.then_trim` to clean up (catalogue of trims: S3).
+    """A span of operations for `chain.then_trim` to clean up (its disposal: `Trimming`).
 
     Make one with `TrimBranch.single_point(p)`, `TrimBranch.downstream(p)` or
     `TrimBranch.between(a, b)`, where a point is an operation's input slot, a `Node`

@@ -39,7 +39,16 @@ class Lanes:
 class Ticket:
     """One request in a provider's queues."""
 
-    __slots__ = ("ensure", "label", "lane", "lanes", "on_start", "on_supplant", "state")
+    __slots__ = (
+        "ensure",
+        "label",
+        "lane",
+        "lanes",
+        "on_start",
+        "on_supplant",
+        "state",
+        "supplanted",
+    )
 
     def __init__(
         self,
@@ -56,6 +65,8 @@ class Ticket:
         self.on_start = on_start
         self.on_supplant = on_supplant
         self.state = QUEUED
+        # a pre-empting request stopped it: an activation that did not begin never will
+        self.supplanted = False
 
     def __repr__(self) -> str:
         return f"<Ticket label={self.label!r} {self.state}{' ensured' if self.ensure else ''}>"
@@ -91,7 +102,13 @@ def submit(
                     other.state = DONE
                     other.on_supplant(other, False, by)
         running = lanes.running.get(lane)
-        if running is not None and running.label == delivery.label and not running.ensure:
+        if (
+            running is not None
+            and running.label == delivery.label
+            and not running.ensure
+            and not running.supplanted
+        ):
+            running.supplanted = True
             running.on_supplant(running, True, by)
     if lane in lanes.running:
         lanes.waiting.setdefault(lane, deque()).append(ticket)

@@ -707,7 +707,9 @@ class Engine:
             with anyio.CancelScope() as scope:
                 running[scope] = (op, packed.ticket)
                 try:
-                    call = self.activation_call(session, op, packed.msg)
+                    ticket = packed.ticket
+                    supplanted = ticket is not None and ticket.supplanted
+                    call = None if supplanted else self.activation_call(session, op, packed.msg)
                     if call is not None:
                         result = await call
                         ok = True

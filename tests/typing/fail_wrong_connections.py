@@ -27,6 +27,21 @@ def wrong_filters(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
     builder.chain(scope.start).spread()  # E: Invalid self argument
 
 
+def count(pair: tuple[str, int]) -> int:
+    return pair[1]
+
+
+@cf.workflow
+def wrong_buffers(scope: cf.Scope[str, int], builder: cf.Builder) -> None:
+    numbers: cf.Buffer[int] = builder.create_buffer()
+    words: cf.Buffer[str] = builder.create_buffer()
+    builder.chain(scope.start).then_push(numbers)  # E: expected "Buffer[str]"
+    builder.chain(scope.start).connect(numbers)  # E: expected "Buffer[str]"
+    builder.chain(scope.start).then(parse).connect(words)  # E: expected "Buffer[int]"
+    pairs = builder.join((numbers, words))
+    pairs.then(count)  # E: expected "Callable[[tuple[int, str]],
+
+
 async def wrong_run() -> None:
     result: str = await wrong_terminate.run("x")  # E: Incompatible types in assignment
     await wrong_terminate.run(3)  # E: incompatible type

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import assert_type
 
 import crossflow as cf
@@ -85,6 +86,59 @@ def pairs(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
 
 def _double(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
     builder.chain(scope.start).map(lambda x: x * 2).connect(scope.terminate)
+
+
+@dataclass
+class Labelled:
+    number: int
+    label: str
+
+
+def describe(pair: tuple[int, str]) -> str:
+    return f"{pair[1]}={pair[0]}"
+
+
+def newest(key: cf.BufferKey[int]) -> int | None:
+    with key.access() as view:
+        assert_type(view, cf.BufferView[int])
+        assert_type(len(view), int)
+        assert_type(view.push(3), int | None)
+        assert_type(view.drain(), list[int])
+        return view.newest()
+
+
+def record(request: tuple[str, cf.BufferKey[int]]) -> str:
+    text, key = request
+    with key.access() as view:
+        view.push(len(text))
+    return text
+
+
+@cf.workflow
+def buffered(scope: cf.Scope[int, str], builder: cf.Builder) -> None:
+    numbers: cf.Buffer[int] = builder.create_buffer(cf.BufferSettings.keep_all())
+    labels: cf.Buffer[str] = builder.create_buffer(name="labels")
+    a, b = builder.chain(scope.start).map(lambda x: (x, str(x))).unzip()
+    a.connect(numbers)
+    builder.connect(b.output(), labels)
+    pairs = builder.join((numbers, labels.join_by_cloning()))
+    assert_type(pairs, cf.Chain[tuple[int, str]])
+    pairs.then(describe).connect(scope.terminate)
+    objects = builder.join({"number": numbers, "label": labels}, into=Labelled)
+    assert_type(objects, cf.Chain[Labelled])
+    objects.map(lambda obj: obj.label).connect(scope.terminate)
+    keys = builder.listen(numbers)
+    assert_type(keys, cf.Chain[cf.BufferKey[int]])
+    keys.then(newest).dispose_on_none().map(str).connect(scope.terminate)
+    both = builder.listen((numbers, labels))
+    assert_type(both, cf.Chain[tuple[cf.BufferKey[int], cf.BufferKey[str]]])
+    both.dispose()
+    texts = builder.chain(scope.start).map(str)
+    accessed = texts.with_access(numbers)
+    assert_type(accessed, cf.Chain[tuple[str, cf.BufferKey[int]]])
+    pushed = accessed.then(record).map(len).then_push(numbers)
+    assert_type(pushed, cf.Chain[None])
+    pushed.then_gate_open(numbers).then_gate_close(labels).dispose()
 
 
 async def main() -> None:
