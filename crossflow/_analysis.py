@@ -55,6 +55,14 @@ def _edges(graph: Graph) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
             succ[op.index].append(op.params["buffer"])
     for b, rs in readers.items():
         succ[b].extend(rs)
+    # a join's pull is a change its buffers' listeners see (S7.3)
+    for op in graph.ops:
+        if op.kind is Kind.JOIN:
+            for b, clone in zip(op.params["buffers"], op.params["clone"], strict=True):
+                if not clone:
+                    for r in readers.get(b, ()):
+                        if graph.ops[r].kind is Kind.LISTEN and r not in succ[op.index]:
+                            succ[op.index].append(r)
     for b, gs in reopeners.items():
         for g in gs:
             succ[g].append(b)
@@ -124,9 +132,6 @@ def analyse(graph: Graph) -> None:
     for i, ts in enumerate(succ):
         for t in ts:
             preds[t].append(i)
-    # collects ignore the key-holder edges: they only say that a message *may* carry a
-    # key, and counting them would make any two collects downstream of one listener
-    # wait for each other
     base_preds: list[list[int]] = [[] for _ in range(n)]
     for i, ts in enumerate(base):
         for t in ts:
@@ -143,22 +148,38 @@ def analyse(graph: Graph) -> None:
     graph.useful = useful
 
     collects = [op.index for op in graph.ops if op.kind is Kind.COLLECT]
-    upstream: dict[int, set[int]] = {}
-    for c in collects:
+
+    def upstream_of(c: int, edges: list[list[int]]) -> set[int]:
         seen: set[int] = set()
-        stack = list(base_preds[c])
+        stack = list(edges[c])
         while stack:
             i = stack.pop()
             if i == c or i in seen:
                 continue
             seen.add(i)
-            stack.extend(base_preds[i])
-        upstream[c] = seen
+            stack.extend(edges[i])
+        return seen
+
+    # Key-holder edges count for collects (a service holding a key may still push),
+    # except where they alone would make two collects each wait for the other: such
+    # collects fall back to the connections and buffer edges.
+    upstream = {c: upstream_of(c, base_preds) for c in collects}
+    if preds != base_preds:
+        full = {c: upstream_of(c, preds) for c in collects}
+        for a_pos, a in enumerate(collects):
+            for b in collects[a_pos + 1 :]:
+                if a in full[b] and b in full[a]:
+                    full[a] = upstream[a]
+                    full[b] = upstream[b]
+        conflicts_first = upstream
+        upstream = full
+    else:
+        conflicts_first = upstream
 
     conflicts: list[tuple[int, int]] = []
     for a_pos, a in enumerate(collects):
         for b in collects[a_pos + 1 :]:
-            if a in upstream[b] and b in upstream[a]:
+            if a in conflicts_first[b] and b in conflicts_first[a]:
                 conflicts.append((a, b))
     if conflicts:
         names = tuple((graph.ops[a].name, graph.ops[b].name) for a, b in conflicts)

@@ -128,10 +128,6 @@ class BufferView(Generic[T]):
                 "`with key.access()` block ended; use it only inside the block"
             )
 
-    def _mutate(self) -> None:
-        self._check()
-        self._modified = True
-
     def __len__(self) -> int:
         self._check()
         return len(self._items)
@@ -153,13 +149,19 @@ class BufferView(Generic[T]):
 
     def pull(self) -> T | None:
         """Remove and return the oldest item, or `None` when the buffer is empty."""
-        self._mutate()
-        return self._items.popleft() if self._items else None
+        self._check()
+        if not self._items:
+            return None  # nothing changed: no notification (S7.3)
+        self._modified = True
+        return self._items.popleft()
 
     def pull_newest(self) -> T | None:
         """Remove and return the newest item, or `None` when the buffer is empty."""
-        self._mutate()
-        return self._items.pop() if self._items else None
+        self._check()
+        if not self._items:
+            return None
+        self._modified = True
+        return self._items.pop()
 
     def push(self, item: T) -> T | None:
         """Add `item` by the buffer's retention rule (S7.1).
@@ -169,22 +171,28 @@ class BufferView(Generic[T]):
         """
         from ._buffers import push_item
 
-        self._mutate()
-        _, left_out = push_item(self._items, self._settings, item)
+        self._check()
+        stored, left_out = push_item(self._items, self._settings, item)
+        if stored:
+            self._modified = True  # a rejected item changes nothing (S7.1)
         result: T | None = left_out
         return result
 
     def drain(self) -> list[T]:
         """Remove and return every item, oldest first."""
-        self._mutate()
+        self._check()
         items = list(self._items)
-        self._items.clear()
+        if items:
+            self._modified = True
+            self._items.clear()
         return items
 
     def clear(self) -> None:
         """Remove every item."""
-        self._mutate()
-        self._items.clear()
+        self._check()
+        if self._items:
+            self._modified = True
+            self._items.clear()
 
     @property
     def is_open(self) -> bool:
