@@ -97,3 +97,23 @@ async def test_yielding_often_changes_no_outcome(monkeypatch: pytest.MonkeyPatch
         await assert_completes(counting_loop(100), 0),
     ]
     assert results == [36, [x * 2 for x in range(20)], 100]
+
+
+async def test_an_endless_blocking_cycle_does_not_starve_an_async_activation() -> None:
+    """S8.1: a cycle of blocking operations yields to the loop, and async work waiting
+    to start gets to run and reach terminate."""
+
+    async def slow(x: int) -> str:
+        await anyio.lowlevel.checkpoint()
+        return "done"
+
+    def build(scope: cf.Scope[int, str], b: cf.Builder) -> None:
+        spin = b.create_node(lambda x: x, name="spin")
+        b.connect(spin.output, spin.input)
+        b.chain(scope.start).fork_clone(
+            lambda ch: ch.connect(spin.input),
+            lambda ch: ch.then(slow).connect(scope.terminate),
+        )
+
+    with anyio.fail_after(10):
+        assert await cf.Workflow.build(build).run(0) == "done"

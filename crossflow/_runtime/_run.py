@@ -57,15 +57,16 @@ async def run_workflow(graph: Graph, request: Any, delivery: Delivery | None = N
         while True:
             if root.state is TERMINATED or root.state is CANCELLED:
                 break
-            if engine.yielded:
+            if engine.yielded and not engine.pending:
                 # a long run of blocking operations: let the loop breathe, then go on
                 await anyio.lowlevel.checkpoint()
                 engine.yielded = False
                 engine.flush()
                 continue
             pending = engine.pending
-            if not pending:
-                # the work waits elsewhere (in a delivery queue): wait for the session
+            if not pending or engine.yielded:
+                # the work waits elsewhere (in a delivery queue), or blocking operations
+                # must share the loop with async work: wait for the session
                 await _drive(engine, root)
                 break
             session, op, msg = pending[0]
