@@ -81,8 +81,9 @@ def _edges(graph: Graph) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
         reopeners.setdefault(b, []).extend(sorted(hs))
     graph.readers = {b: tuple(rs) for b, rs in readers.items()}
     graph.reopeners = {b: tuple(rs) for b, rs in reopeners.items()}
-    # joins and closed gates make reachability depend on what buffers hold
-    graph.conditional = any(op.kind is Kind.BUFFER for op in graph.ops)
+    # joins make reachability depend on what buffers hold (closed gates too: the
+    # runtime checks those per session)
+    graph.conditional = any(op.kind is Kind.JOIN for op in graph.ops)
     assert len(succ) == n
     return [tuple(x) for x in succ], [tuple(x) for x in base]
 

@@ -507,8 +507,11 @@ class Engine:
             if session.state is not RUNNING:
                 continue
             if session.live:
-                # the counter over-approximates when buffers decide (S2.2, S7.4)
-                if not session.plan.conditional or id(session) in seen:
+                # the counter over-approximates when joins or closed gates decide
+                # (S2.2, S7.4); only then is the graph walked
+                if id(session) in seen or not (
+                    session.plan.conditional or _has_closed_gate(session)
+                ):
                     continue
                 seen.add(id(session))
                 if self._reachable(session):
@@ -959,6 +962,11 @@ class Engine:
             if target >= 0:
                 self.send(session, target, msg)
             self.dec(session, op)
+
+
+def _has_closed_gate(session: Session) -> bool:
+    buffers = session.buffers
+    return buffers is not None and any(not state.is_open for state in buffers.values())
 
 
 def _copy(item: Any) -> Any:
