@@ -39,6 +39,10 @@ JOBS = [  # (workload, script, args): each one is a fresh subprocess
     *[("W4", "floor_anyio_w4.py", [b]) for b in BACKENDS],
     *[("W4", "crossflow_w4.py", [b]) for b in BACKENDS],
     *[("W5", "crossflow_w5.py", [b]) for b in BACKENDS],
+    *[("W6", "floor_anyio_w6.py", [b]) for b in BACKENDS],
+    *[("W6", "crossflow_w6.py", [b]) for b in BACKENDS],
+    *[("W7", "floor_anyio_w7.py", [b]) for b in BACKENDS],
+    *[("W7", "crossflow_w7.py", [b]) for b in BACKENDS],
 ]
 
 # Targets: (workload, what, limit). The ratio is crossflow's median over the floor's median.
@@ -47,6 +51,9 @@ W2_LIMIT = 1.3  # ms/session vs the anyio task-group floor, same backend
 W3_WALL_LIMIT, W3_RSS_LIMIT = 1.5, 2.0  # wall time and peak RSS vs the anyio floor, same backend
 W4_LIMIT = 2.0  # cancel -> all cleanup vs the anyio floor, same backend
 W5_LIMIT = 15.0  # time(N=1000) / time(N=100)
+W6_LIMIT = 3.0  # join: ms/session vs the anyio floor (same number of tasks), same backend
+W7_LIMIT = 3.0  # listener: ms/session vs the anyio floor (same number of tasks), same backend
+PAD_LIMIT = 1.3  # W6, W7: time with 2,000 idle operations added / time with 10
 
 VERSIONS_SNIPPET = r"""
 import json, sys, platform
@@ -68,6 +75,10 @@ TITLES = {
     "W4": "W4 cancel latency — one session, 100 parallel branches each awaiting a 1 h sleep; "
     "cancel once all started",
     "W5": "W5 reachability scaling — N blocking nodes, N `Branching` disposals per session (crossflow only)",
+    "W6": "W6 join — 2 branches × 1,000 items → async step → 2 keep_all buffers, joined pairwise "
+    "→ collect_all; 1 session per repeat",
+    "W7": "W7 listener — 1,000 items → async step → keep_all buffer; a listener's blocking service "
+    "drains it at each of the 1,000 wakes; 1 session per repeat",
 }
 
 
@@ -211,6 +222,24 @@ def measurements(w: str, rows: list[dict]) -> list[str]:
                 f"{f(pn['10'])} / {f(pn['100'])} / {f(pn['1000'])} | {f(r['ratio_1000_over_100'])} | "
                 f"{rng(r.get('ratio_per_repeat'))} | {f(r['build_ms']['1000'])} |"
             )
+    elif w in ("W6", "W7"):
+        out += [
+            "| peer | variant | ms/session median | min | max | padded N=10: ms/session median (min–max) "
+            "| N=2000 | time(2000)/time(10) of medians | same, per repeat median (min–max) "
+            "| crossflow calls/session N=10 / 2000 |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in ok:
+            sc = r.get("scaling")
+            pad = "– | – | – | – | –"
+            if sc:
+                small, large = (str(n) for n in sc["sizes"])
+                ms, calls = sc["ms_per_session"], sc["crossflow_calls"]
+                pad = (
+                    f"{rng(ms[small])} | {rng(ms[large])} | {f(sc['ratio'])} | "
+                    f"{rng(sc['ratio_per_repeat'])} | {calls[small]:,} / {calls[large]:,}"
+                )
+            out.append(f"| {r['peer']} | {r['variant']} | {mmm(r['ms_per_session'])} | {pad} |")
     return out + failures(rows)
 
 
@@ -343,6 +372,32 @@ def targets(w: str, rows: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
                 f(r),
                 f"≤ {W5_LIMIT:g}",
                 verdict(r, W5_LIMIT),
+            )
+        elif w in ("W6", "W7"):
+            fl = find(rows, f"floor_anyio_{w.lower()}", b)
+            mine = cf["ms_per_session"]["median"] if cf else None
+            base = fl["ms_per_session"]["median"] if fl else None
+            r = ratio(mine, base)
+            limit = W6_LIMIT if w == "W6" else W7_LIMIT
+            add(
+                "ms/session vs anyio floor (same number of tasks)",
+                b,
+                f"{f(mine)} ms",
+                f"{f(base)} ms",
+                f(r),
+                f"≤ {limit:g}",
+                verdict(r, limit),
+            )
+            sc = cf.get("scaling") if cf else None
+            r = sc["ratio"] if sc else None
+            add(
+                "time(N=2000) / time(N=10), N idle operations added",
+                b,
+                f(r),
+                "–",
+                f(r),
+                f"≤ {PAD_LIMIT:g}",
+                verdict(r, PAD_LIMIT),
             )
     return out, summary
 
