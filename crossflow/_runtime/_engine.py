@@ -109,7 +109,7 @@ class Engine:
     def open(self, graph: Graph, request: Any, parent: Session | None, parent_op: int) -> Session:
         """Open a session of `graph` and send it its request (S1.1, S1.2)."""
         plan = plan_of(graph)
-        session = Session(self, graph, plan, parent, parent_op)
+        session = Session(graph, plan, parent, parent_op)
         if parent is None:
             self.root = session
         else:
@@ -210,6 +210,7 @@ class Engine:
             SessionState.TERMINATED if session.state is TERMINATING else SessionState.CANCELLED
         )
         session.buffers = None  # S6.3: the session's buffers are emptied
+        session.engine = None
         if extra is not None and extra.ticket is not None:
             release(extra.ticket)
         parent = session.parent
@@ -818,6 +819,7 @@ class Engine:
     ) -> Any:
         """Keys to `bufs` in the shape they were given (one, tuple or dict)."""
         plan = session.plan
+        session.engine = self
         keys: list[BufferKey[Any]] = []
         for b in bufs:
             session.buffer(b)  # issuing keys creates the session's storage

@@ -114,10 +114,9 @@ class Session:
         "up",
     )
 
-    def __init__(
-        self, engine: Engine, graph: Graph, plan: Plan, parent: Session | None, parent_op: int
-    ) -> None:
-        self.engine = engine
+    def __init__(self, graph: Graph, plan: Plan, parent: Session | None, parent_op: int) -> None:
+        # set while the session has keys out (a reference cycle only then)
+        self.engine: Engine | None = None
         self.graph = graph
         self.plan = plan
         self.parent = parent
@@ -172,7 +171,9 @@ class Session:
         return self.buffer(key._op).items, self.plan.buffer_settings[key._op], self.buffer(key._op)
 
     def close_view(self, key: BufferKey[Any], view: BufferView[Any]) -> None:
-        self.engine.view_closed(self, key, view)
+        engine = self.engine
+        if engine is not None:
+            engine.view_closed(self, key, view)
 
     def describe(self) -> str:
         return f"session of scope {self.graph.name!r} ({self.state.value})"
