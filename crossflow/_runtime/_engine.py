@@ -41,7 +41,7 @@ from .._graph import Kind
 from .._keys import BufferKey
 from .._state import SessionState
 from ._delivery import QUEUED, Ticket, release, submit
-from ._ops import stream_senders
+from ._ops import _clone, stream_senders
 from ._plan import plan_of
 from ._session import CollectState, Session
 
@@ -857,7 +857,7 @@ class Engine:
             values = []
             for state, clone in zip(states, clones, strict=True):
                 if clone:
-                    values.append(_copy(state.items[0]))
+                    values.append(_clone(state.items[0]))
                 else:
                     values.append(state.items.popleft())
                     pulled = True
@@ -969,12 +969,6 @@ class Engine:
 def _has_closed_gate(session: Session) -> bool:
     buffers = session.buffers
     return buffers is not None and any(not state.is_open for state in buffers.values())
-
-
-def _copy(item: Any) -> Any:
-    from ._ops import _clone
-
-    return _clone(item)
 
 
 def _shape_joined(params: dict[str, Any], values: list[Any]) -> Any:
