@@ -102,6 +102,33 @@ def parent_ending_early(
     return parent
 
 
+async def run_cancelled_by_caller(wf: cf.Workflow[int, Any], log: list[Any], gate: Gate) -> None:
+    """Run `wf`, cancel the caller once the gated step started, then let the step go.
+
+    Logs "let go" when the step is released and "run raised" when `run` re-raises the
+    backend's cancellation (which must happen: the caller was cancelled).
+    """
+
+    async def cancel_then_let_go(caller: anyio.CancelScope) -> None:
+        await gate.started.wait()
+        caller.cancel()
+        for _ in range(10):
+            await anyio.lowlevel.checkpoint()
+        log.append("let go")
+        gate.go.set()
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            with anyio.CancelScope() as caller:
+                tg.start_soon(cancel_then_let_go, caller)
+                try:
+                    await wf.run(3)
+                except anyio.get_cancelled_exc_class():
+                    log.append("run raised")
+                    raise
+    assert caller.cancelled_caught
+
+
 async def let_go_after(ended: anyio.Event, gate: Gate) -> None:
     await ended.wait()
     gate.go.set()
@@ -157,24 +184,7 @@ async def test_an_uninterruptible_root_runs_on_when_the_caller_cancels(instructe
     if instructed:
         wf = wf.instruct(label="L")
 
-    async def cancel_then_let_go(caller: anyio.CancelScope) -> None:
-        await gate.started.wait()
-        caller.cancel()
-        for _ in range(10):
-            await anyio.lowlevel.checkpoint()
-        log.append("let go")
-        gate.go.set()
-
-    with anyio.fail_after(5):
-        async with anyio.create_task_group() as tg:
-            with anyio.CancelScope() as caller:
-                tg.start_soon(cancel_then_let_go, caller)
-                try:
-                    await wf.run(3)
-                except anyio.get_cancelled_exc_class():
-                    log.append("run raised")
-                    raise
-    assert caller.cancelled_caught
+    await run_cancelled_by_caller(wf, log, gate)
     assert log[:2] == ["let go", "root finished"]
     assert sorted(log[2:4]) == ["child on_cleanup", "child on_terminate"]
     assert log[4:] == ["run raised"]
@@ -196,26 +206,10 @@ async def test_a_child_of_an_uninterruptible_root_keeps_running_when_the_caller_
         builder.on_cancel(buf, recorder(log, "root on_cancel"))
         builder.on_terminate(buf, recorder(log, "root on_terminate"))
 
-    async def cancel_then_let_go(caller: anyio.CancelScope) -> None:
-        await gate.started.wait()
-        caller.cancel()
-        for _ in range(10):
-            await anyio.lowlevel.checkpoint()
-        gate.go.set()
-
-    with anyio.fail_after(5):
-        async with anyio.create_task_group() as tg:
-            with anyio.CancelScope() as caller:
-                tg.start_soon(cancel_then_let_go, caller)
-                try:
-                    await root.run(3)
-                except anyio.get_cancelled_exc_class():
-                    log.append("run raised")
-                    raise
-    assert caller.cancelled_caught
-    assert log[:1] == ["child finished"]
-    assert sorted(log[1:3]) == ["child on_cleanup", "child on_terminate"]
-    assert log[3:] == ["root got the child's response", "root on_terminate", "run raised"]
+    await run_cancelled_by_caller(root, log, gate)
+    assert log[:2] == ["let go", "child finished"]
+    assert sorted(log[2:4]) == ["child on_cleanup", "child on_terminate"]
+    assert log[4:] == ["root got the child's response", "root on_terminate", "run raised"]
 
 
 async def test_an_uninterruptible_child_keeps_running_when_the_caller_cancels() -> None:
@@ -234,26 +228,10 @@ async def test_an_uninterruptible_child_keeps_running_when_the_caller_cancels() 
         builder.on_cancel(buf, recorder(log, "root on_cancel"))
         builder.on_terminate(buf, recorder(log, "root on_terminate"))
 
-    async def cancel_then_let_go(caller: anyio.CancelScope) -> None:
-        await gate.started.wait()
-        caller.cancel()
-        for _ in range(10):
-            await anyio.lowlevel.checkpoint()
-        gate.go.set()
-
-    with anyio.fail_after(5):
-        async with anyio.create_task_group() as tg:
-            with anyio.CancelScope() as caller:
-                tg.start_soon(cancel_then_let_go, caller)
-                try:
-                    await root.run(3)
-                except anyio.get_cancelled_exc_class():
-                    log.append("run raised")
-                    raise
-    assert caller.cancelled_caught
-    assert log[:1] == ["child finished"]
-    assert sorted(log[1:3]) == ["child on_cleanup", "child on_terminate"]
-    assert log[3:] == ["root on_cancel", "run raised"]
+    await run_cancelled_by_caller(root, log, gate)
+    assert log[:2] == ["let go", "child finished"]
+    assert sorted(log[2:4]) == ["child on_cleanup", "child on_terminate"]
+    assert log[4:] == ["root on_cancel", "run raised"]
 
 
 async def test_trimming_an_uninterruptible_scope_waits_for_it() -> None:
