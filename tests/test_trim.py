@@ -122,12 +122,32 @@ async def test_trimming_a_long_running_node() -> None:
     assert log == ["long finally"]
 
 
+def trimmed_on_its_only_path(provider: Any, started: anyio.Event) -> cf.Workflow[int, int]:
+    """`provider` is the only path to terminate; a trim of just that node fires once
+    `started` is set, and its output goes nowhere."""
+
+    async def when_started(x: int) -> int:
+        await started.wait()
+        return x
+
+    def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+        node = builder.create_node(provider)
+        builder.connect(node.output, scope.terminate)
+        trim = builder.create_trim(cf.TrimBranch.single_point(node))
+        builder.chain(trim.output).dispose()
+        builder.chain(scope.start).fork_clone(
+            lambda c: c.connect(node.input),
+            lambda c: c.then(when_started).connect(trim.input),
+        )
+
+    return cf.Workflow.build(wf)
+
+
 async def test_trimming_records_a_trimming_disposal() -> None:
     """S3, S2.4: after trimming the only path to terminate, the session is unreachable,
     and its disposals are exactly the trim's `Trimming`."""
     log: list[str] = []
     started = anyio.Event()
-    names: list[str] = []
 
     async def long(x: int) -> int:
         started.set()
@@ -137,24 +157,8 @@ async def test_trimming_records_a_trimming_disposal() -> None:
             log.append("long finally")
         return x
 
-    async def when_started(x: int) -> int:
-        await started.wait()
-        return x
-
-    @cf.workflow
-    def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-        node = builder.create_node(long)
-        builder.connect(node.output, scope.terminate)
-        trim = builder.create_trim(cf.TrimBranch.single_point(node))
-        names.append(trim.name)
-        builder.chain(trim.output).dispose()
-        builder.chain(scope.start).fork_clone(
-            lambda c: c.connect(node.input),
-            lambda c: c.then(when_started).connect(trim.input),
-        )
-
-    cause = (await assert_cancelled(wf, 1)).cancellation.cause
-    assert cause == cf.Unreachable("wf", (cf.Disposal(names[0], cf.Trimming(names[0])),))
+    cause = (await assert_cancelled(trimmed_on_its_only_path(long, started), 1)).cancellation.cause
+    assert cause == cf.Unreachable("wf", (cf.Disposal("trim", cf.Trimming("trim")),))
     assert log == ["long finally"]
 
 
@@ -231,26 +235,9 @@ async def test_a_trimmed_nested_session_is_no_scope_cancelled_disposal() -> None
     log: list[Any] = []
     started = anyio.Event()
     inner = inner_workflow(log, started)
-    names: list[str] = []
 
-    async def when_started(x: int) -> int:
-        await started.wait()
-        return x
-
-    @cf.workflow
-    def outer(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-        node = builder.create_node(inner)
-        builder.connect(node.output, scope.terminate)
-        trim = builder.create_trim(cf.TrimBranch.single_point(node))
-        names.append(trim.name)
-        builder.chain(trim.output).dispose()
-        builder.chain(scope.start).fork_clone(
-            lambda c: c.connect(node.input),
-            lambda c: c.then(when_started).connect(trim.input),
-        )
-
-    cause = (await assert_cancelled(outer, 5)).cancellation.cause
-    assert cause == cf.Unreachable("outer", (cf.Disposal(names[0], cf.Trimming(names[0])),))
+    cause = (await assert_cancelled(trimmed_on_its_only_path(inner, started), 5)).cancellation.cause
+    assert cause == cf.Unreachable("wf", (cf.Disposal("trim", cf.Trimming("trim")),))
     assert log == ["inner task finally", ("inner on_cancel", [5])]
 
 
