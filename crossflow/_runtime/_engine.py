@@ -164,14 +164,9 @@ class Engine:
     def _clean(self, session: Session) -> None:
         # S6.1 operation cleanup: queued inputs are dropped lazily (the queue skips
         # sessions that are not running), tasks are cancelled, children are cleaned up.
-        pending = session.pending
-        if pending:
-            # activations that never started never will
-            session.ntasks -= len(pending)
-            for _, packed in pending:
-                if type(packed) is Packed and packed.ticket is not None:
-                    release(packed.ticket)
-        session.pending = None
+        pending, session.pending = session.pending, None
+        for op, msg in pending or ():
+            self._drop_activation(session, op, msg)  # it never started; it never will
         extra = session.extra
         if extra is not None and extra.tickets:
             for tickets in extra.tickets.values():
@@ -871,12 +866,10 @@ class Engine:
             if all_cloned:
                 break  # a join of clones only would never run dry: once per wake
         if pulled:
-            # a join's pull is a change other listeners see (S7.3)
+            # a join's pull is a change the buffer's other readers see (S7.3)
             for b, clone in zip(bufs, clones, strict=True):
                 if not clone:
-                    for reader in plan.readers.get(b, ()):
-                        if reader != op and plan.kinds[reader] is Kind.LISTEN:
-                            self.send(session, reader, None)
+                    self._notify(session, b, op)
 
     def gate(self, session: Session, op: int, bufs: tuple[int, ...], open: bool) -> None:
         """Open or close the gates of `bufs` (S7.3, S7.4)."""
@@ -901,12 +894,12 @@ class Engine:
         inside = set(span)
         # queued messages of the span are dropped
         queue = self.queue
-        if any(s is session and o in inside for s, o, _ in queue):
-            kept = [e for e in queue if not (e[0] is session and e[1] in inside)]
-            dropped = [e for e in queue if e[0] is session and e[1] in inside]
+        kept = [e for e in queue if e[0] is not session or e[1] not in inside]
+        if len(kept) < len(queue):
+            dropped = [o for s, o, _ in queue if s is session and o in inside]
             queue.clear()
             queue.extend(kept)
-            for _, o, _ in dropped:
+            for o in dropped:
                 self.dec(session, o)
         # activations that did not start yet never will
         if session.pending:
@@ -942,6 +935,7 @@ class Engine:
         self._check_trims(session)
 
     def _drop_activation(self, session: Session, op: int, msg: Any) -> None:
+        """An activation waiting for its task group will not run."""
         session.ntasks -= 1
         if type(msg) is Packed and msg.ticket is not None:
             release(msg.ticket)
