@@ -16,7 +16,8 @@ Buffers add edges that are not connections (S2.2, S7): a buffer leads to the joi
 listeners it wakes; a gate-open operation leads to its buffers (it may wake them); and
 every operation downstream of an accessor (listen, with_access, then_access, push) leads
 to the accessor's buffers, because it may hold a key and push through it. Reachability
-and collect analysis run on connections plus these edges.
+runs on connections plus all these edges; collects too, except where the key-holder
+edges alone would make two collects each wait for the other.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ def _forward(succ: list[list[int]], starts: list[int]) -> set[int]:
     return seen
 
 
+def _reverse(succ: list[tuple[int, ...]]) -> list[list[int]]:
+    preds: list[list[int]] = [[] for _ in succ]
+    for i, ts in enumerate(succ):
+        for t in ts:
+            preds[t].append(i)
+    return preds
+
+
 def _edges(graph: Graph) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
     n = len(graph.ops)
     succ: list[list[int]] = [[t for t in op.targets if t is not None] for op in graph.ops]
@@ -55,13 +64,13 @@ def _edges(graph: Graph) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
             succ[op.index].append(op.params["buffer"])
     for b, rs in readers.items():
         succ[b].extend(rs)
-    # a join's pull is a change its buffers' listeners see (S7.3)
+    # a join's pull is a change its buffers' other readers see (S7.3)
     for op in graph.ops:
         if op.kind is Kind.JOIN:
             for b, clone in zip(op.params["buffers"], op.params["clone"], strict=True):
                 if not clone:
-                    for r in readers.get(b, ()):
-                        if graph.ops[r].kind is Kind.LISTEN and r not in succ[op.index]:
+                    for r in readers[b]:
+                        if r != op.index and r not in succ[op.index]:
                             succ[op.index].append(r)
     for b, gs in reopeners.items():
         for g in gs:
@@ -92,10 +101,7 @@ def _trim_spans(graph: Graph, succ: list[tuple[int, ...]]) -> None:
     if not any(op.kind is Kind.TRIM for op in graph.ops):
         return
     fwd = [list(x) for x in succ]
-    bwd: list[list[int]] = [[] for _ in graph.ops]
-    for i, ts in enumerate(succ):
-        for t in ts:
-            bwd[t].append(i)
+    bwd = _reverse(succ)
     from_start = _forward(fwd, [graph.start])
     for op in graph.ops:
         if op.kind is not Kind.TRIM:
@@ -129,14 +135,8 @@ def analyse(graph: Graph) -> None:
     graph.succ = succ
     _trim_spans(graph, base)
     n = len(graph.ops)
-    preds: list[list[int]] = [[] for _ in range(n)]
-    for i, ts in enumerate(succ):
-        for t in ts:
-            preds[t].append(i)
-    base_preds: list[list[int]] = [[] for _ in range(n)]
-    for i, ts in enumerate(base):
-        for t in ts:
-            base_preds[t].append(i)
+    preds = _reverse(succ)
+    base_preds = _reverse(base)
 
     useful = [False] * n
     stack = [op.index for op in graph.ops if op.kind in (Kind.TERMINATE, Kind.CANCEL)]

@@ -102,11 +102,3 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"<Graph {self.name!r}: {len(self.ops)} operations>"
-
-    def predecessors(self) -> list[list[int]]:
-        preds: list[list[int]] = [[] for _ in self.ops]
-        for op in self.ops:
-            for t in op.targets:
-                if t is not None:
-                    preds[t].append(op.index)
-        return preds
