@@ -61,6 +61,13 @@ class Chain(Generic[T_co]):
     def _next(self, index: int, port: int = 0, size: int | None = None) -> Chain[Any]:
         return Chain(self._builder, Output(self._builder, index, port), size)
 
+    def _through(self, make: Callable[[], Node[Any, Any]]) -> Chain[Any]:
+        """Feed this chain into the node `make` creates; continue from its output."""
+        self._builder._check_free(self._output)
+        node = make()
+        self._builder._link(self._output, node.input._op)
+        return Chain(self._builder, node.output)
+
     def _filter(self, mode: str, fn: Callable[[Any], Any] | None = None) -> Chain[Any]:
         return self._next(self._op(Kind.FILTER, ["passed"], None, fn=fn, params={"mode": mode}))
 
@@ -460,17 +467,13 @@ class Chain(Generic[T_co]):
 
     def then_gate_open(self, buffers: Any) -> Chain[T_co]:
         """Open the gates of `buffers`, then pass the message on unchanged (S7.3)."""
-        self._builder._check_free(self._output)
-        node = self._builder._gate(buffers, True, "chain.then_gate_open()")
-        self._builder._link(self._output, node.input._op)
-        return Chain(self._builder, node.output)
+        b = self._builder
+        return self._through(lambda: b._gate(buffers, True, "chain.then_gate_open()"))
 
     def then_gate_close(self, buffers: Any) -> Chain[T_co]:
         """Close the gates of `buffers`, then pass the message on unchanged (S7.4)."""
-        self._builder._check_free(self._output)
-        node = self._builder._gate(buffers, False, "chain.then_gate_close()")
-        self._builder._link(self._output, node.input._op)
-        return Chain(self._builder, node.output)
+        b = self._builder
+        return self._through(lambda: b._gate(buffers, False, "chain.then_gate_close()"))
 
     def then_trim(self, *branches: TrimBranch) -> Chain[T_co]:
         """Clean up the operations of `branches` for this session, then pass the message on.
@@ -479,7 +482,4 @@ class Chain(Generic[T_co]):
         nested sessions interrupted (uninterruptible ones are waited for); then a
         `Trimming` disposal is recorded and the message goes on.
         """
-        self._builder._check_free(self._output)
-        node = self._builder.create_trim(*branches)
-        self._builder._link(self._output, node.input._op)
-        return Chain(self._builder, node.output)
+        return self._through(lambda: self._builder.create_trim(*branches))
