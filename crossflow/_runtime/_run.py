@@ -160,13 +160,7 @@ async def _run_delivered(graph: Graph, request: Any, delivery: Delivery) -> Any:
         engine = Engine()
         root = engine.open(graph, request, None, -1)
         engine.flush()
-        try:
-            await _drive(engine, root)
-        except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                if not root.state.ended:
-                    await _drive(engine, root)
-            raise
+        await _drive(engine, root)  # handles a cancellation from outside itself
         return outcome(root)
     finally:
         if ticket is not None:
