@@ -1,0 +1,1 @@
+"""Work sessions for human users, kept in sqlite (see `store`)."""
