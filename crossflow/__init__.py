@@ -57,17 +57,22 @@ from ._handles import StreamOutputs as StreamOutputs
 from ._handles import TrimBranch as TrimBranch
 from ._keys import BufferKey as BufferKey
 from ._keys import BufferView as BufferView
+from ._policy import CancellationPolicy as CancellationPolicy
 from ._results import Err as Err
 from ._results import Ok as Ok
 from ._results import Result as Result
+from ._runtime._handle import Session as Session
+from ._runtime._handle import SessionStreams as SessionStreams
 from ._services import Service as Service
 from ._services import Streams as Streams
 from ._services import StreamSender as StreamSender
 from ._services import service as service
 from ._settings import ScopeSettings as ScopeSettings
+from ._state import SessionState as SessionState
 from ._version import __version__ as __version__
 from ._workflow import Workflow as Workflow
 from ._workflow import workflow as workflow
+from .events import Event as Event
 
 __all__ = (
     "Branching",
@@ -79,6 +84,7 @@ __all__ = (
     "Builder",
     "Cancellation",
     "CancellationCause",
+    "CancellationPolicy",
     "Chain",
     "CircularCollect",
     "CircularCollectError",
@@ -90,6 +96,7 @@ __all__ = (
     "DisposalCause",
     "EmptySpread",
     "Err",
+    "Event",
     "Filtered",
     "ForkClone",
     "ForkOption",
@@ -109,6 +116,9 @@ __all__ = (
     "ScopeSettings",
     "Service",
     "ServiceFailed",
+    "Session",
+    "SessionState",
+    "SessionStreams",
     "SplitOutputs",
     "StaleBufferKey",
     "StreamInputs",

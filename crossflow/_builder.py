@@ -21,6 +21,7 @@ from ._handles import (
     StreamOutputs,
     TrimBranch,
 )
+from ._policy import CancellationPolicy
 from ._providers import ProviderSpec, classify
 from ._settings import ScopeSettings
 
@@ -66,12 +67,23 @@ def check_settings(settings: object, where: str) -> ScopeSettings:
             f"{where}: settings must be a cf.ScopeSettings, got {settings!r} "
             f"of type {type(settings).__name__}"
         )
-    if settings.timeout is not None:
-        raise InvalidArgument(
-            f"{where}: ScopeSettings(timeout=...) is not available in this version of "
-            "crossflow; leave it at None"
-        )
     return settings
+
+
+def check_policy(policy: object, kind: Kind, name: str, where: str) -> CancellationPolicy:
+    """Validate a node's cancellation policy (S6.6)."""
+    if not isinstance(policy, CancellationPolicy):
+        raise InvalidArgument(
+            f"{where}: cancellation must be a cf.CancellationPolicy (WAIT, TRY_CANCEL or "
+            f"ABANDON), got {policy!r}"
+        )
+    if policy is not CancellationPolicy.WAIT and kind is Kind.CALL:
+        raise InvalidArgument(
+            f"{where}: {name!r} is a blocking service: it runs to its end inline and is never "
+            f"cancelled, so cancellation={policy!r} would change nothing. Cancellation "
+            "policies apply to async services, nested scopes and workflows."
+        )
+    return policy
 
 
 def check_streams(streams: object, where: str) -> dict[str, type[Any]]:
@@ -321,14 +333,25 @@ class Builder:
         self._check_free(output)
         self._used.add((output._op, output._port))
 
-    def _node_from_spec(self, spec: ProviderSpec, name: str | None) -> tuple[int, Node[Any, Any]]:
+    def _node_from_spec(
+        self,
+        spec: ProviderSpec,
+        name: str | None,
+        cancellation: object = CancellationPolicy.WAIT,
+        where: str = "builder.create_node()",
+    ) -> tuple[int, Node[Any, Any]]:
         ports = ["response", *spec.streams]
-        if spec.kind == "scope":
-            index = self._add(Kind.SCOPE, name or spec.name, ports, graph=spec.graph, provider=spec)
-        elif spec.kind == "task":
-            index = self._add(Kind.TASK, name or spec.name, ports, fn=spec.fn, provider=spec)
+        kind = {"scope": Kind.SCOPE, "task": Kind.TASK}.get(spec.kind, Kind.CALL)
+        policy = check_policy(cancellation, kind, name or spec.name, where)
+        params = {"policy": policy}
+        if kind is Kind.SCOPE:
+            index = self._add(
+                kind, name or spec.name, ports, graph=spec.graph, provider=spec, params=params
+            )
         else:
-            index = self._add(Kind.CALL, name or spec.name, ports, fn=spec.fn, provider=spec)
+            index = self._add(
+                kind, name or spec.name, ports, fn=spec.fn, provider=spec, params=params
+            )
         streams = StreamOutputs({s: Output(self, index, i + 1) for i, s in enumerate(spec.streams)})
         node: Node[Any, Any] = Node(
             self._graph.ops[index].name, InputSlot(self, index), Output(self, index, 0), streams
@@ -393,34 +416,63 @@ class Builder:
 
     @overload
     def create_node(
-        self, provider: Workflow[Req, Resp], *, name: str | None = None
+        self,
+        provider: Workflow[Req, Resp],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Node[Req, Resp]: ...
     @overload
     def create_node(
-        self, provider: Service[Req, Resp], *, name: str | None = None
+        self,
+        provider: Service[Req, Resp],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Node[Req, Resp]: ...
     @overload
     def create_node(
-        self, provider: Callable[[Req], Coroutine[Any, Any, Resp]], *, name: str | None = None
+        self,
+        provider: Callable[[Req], Coroutine[Any, Any, Resp]],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Node[Req, Resp]: ...
     @overload
     def create_node(
-        self, provider: Callable[[Req], Resp], *, name: str | None = None
+        self,
+        provider: Callable[[Req], Resp],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Node[Req, Resp]: ...
-    def create_node(self, provider: Any, *, name: str | None = None) -> Node[Any, Any]:
+    def create_node(
+        self,
+        provider: Any,
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+    ) -> Node[Any, Any]:
         """Create a node that runs `provider` once per message.
 
         A plain function runs inline (blocking, keep it quick); an `async def` function
         runs as one task per message, concurrently; a `cf.Workflow` runs as a nested
         session per message; a `cf.Service` brings its declared streams.
 
+        `cancellation` says what the scope's cleanup does with the node's running task
+        or nested session (S6.6): `WAIT` (default) cancels it and waits for its own
+        cleanup, `TRY_CANCEL` cancels it without waiting, `ABANDON` lets it run on.
+
         Raises:
-            InvalidArgument: `provider` is not callable, or is a coroutine object.
+            InvalidArgument: `provider` is not callable, or is a coroutine object; a
+                `cancellation` that is not a `cf.CancellationPolicy`, or other than
+                `WAIT` for a blocking service.
         """
         self._check_open()
         if name is not None and not isinstance(name, str):
             raise InvalidArgument(f"create_node(name=...) takes a str, got {name!r}")
-        return self._node_from_spec(classify(provider, "builder.create_node()"), name)[1]
+        spec = classify(provider, "builder.create_node()")
+        return self._node_from_spec(spec, name, cancellation, "builder.create_node()")[1]
 
     def create_scope(
         self,
@@ -429,15 +481,18 @@ class Builder:
         name: str | None = None,
         settings: ScopeSettings | None = None,
         streams: Mapping[str, type[Any]] | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Node[Req, Resp]:
         """Create a nested scope: every message that enters it opens a new child session.
 
         The child's response comes out of the node's output; its stream messages come
         out of `node.streams.<name>`. A child session that is cancelled records a
         `ScopeCancelled` disposal here instead of cancelling this scope (S1.7).
+        `cancellation` is the node's cancellation policy (S6.6), as for `create_node`.
         """
-        spec = self._scope_spec(build_fn, name, settings, streams, "builder.create_scope()")
-        return self._node_from_spec(spec, spec.name)[1]
+        where = "builder.create_scope()"
+        spec = self._scope_spec(build_fn, name, settings, streams, where)
+        return self._node_from_spec(spec, spec.name, cancellation, where)[1]
 
     def create_fork_clone(self) -> ForkClone[Any]:
         """Create a fork that copies each message to every output made by `clone_output()`."""

@@ -9,6 +9,7 @@ from ._builder import Builder, SplitOutputs, check_min_max
 from ._errors import BuildError, InvalidArgument
 from ._graph import Kind
 from ._handles import Buffer, InputSlot, Node, Output, Scope, TrimBranch
+from ._policy import CancellationPolicy
 from ._providers import classify
 from ._results import Err, Ok
 from ._services import Service, check_callable, is_async_callable
@@ -97,53 +98,106 @@ class Chain(Generic[T_co]):
     # ------------------------------------------------------------------ nodes
 
     @overload
-    def then(self, provider: Workflow[T_co, U], *, name: str | None = None) -> Chain[U]: ...
-    @overload
-    def then(self, provider: Service[T_co, U], *, name: str | None = None) -> Chain[U]: ...
-    @overload
     def then(
-        self, provider: Callable[[T_co], Coroutine[Any, Any, U]], *, name: str | None = None
+        self,
+        provider: Workflow[T_co, U],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Chain[U]: ...
     @overload
-    def then(self, provider: Callable[[T_co], U], *, name: str | None = None) -> Chain[U]: ...
-    def then(self, provider: Any, *, name: str | None = None) -> Chain[Any]:
+    def then(
+        self,
+        provider: Service[T_co, U],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+    ) -> Chain[U]: ...
+    @overload
+    def then(
+        self,
+        provider: Callable[[T_co], Coroutine[Any, Any, U]],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+    ) -> Chain[U]: ...
+    @overload
+    def then(
+        self,
+        provider: Callable[[T_co], U],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+    ) -> Chain[U]: ...
+    def then(
+        self,
+        provider: Any,
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+    ) -> Chain[Any]:
         """Run `provider` on every message; continue with its responses.
 
         `provider` is a plain function (blocking, runs inline), an `async def` function
         (one task per message), a `cf.Service`, or a `cf.Workflow` (a nested session
-        per message).
+        per message). `cancellation` is the node's cancellation policy (S6.6): see
+        `Builder.create_node`.
 
         Raises:
-            InvalidArgument: `provider` is not callable, or is a coroutine object.
+            InvalidArgument: `provider` is not callable, or is a coroutine object; a
+                `cancellation` other than `WAIT` for a blocking service.
         """
-        node = self.then_node(provider, name=name)
+        node = self.then_node(provider, name=name, cancellation=cancellation)
         spec = self._builder._graph.ops[node.output._op].provider
         return Chain(self._builder, node.output, spec.tuple_size if spec else None)
 
     @overload
     def then_node(
-        self, provider: Workflow[T_co, U], *, name: str | None = None
+        self,
+        provider: Workflow[T_co, U],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Node[T_co, U]: ...
     @overload
     def then_node(
-        self, provider: Service[T_co, U], *, name: str | None = None
+        self,
+        provider: Service[T_co, U],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Node[T_co, U]: ...
     @overload
     def then_node(
-        self, provider: Callable[[T_co], Coroutine[Any, Any, U]], *, name: str | None = None
+        self,
+        provider: Callable[[T_co], Coroutine[Any, Any, U]],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Node[T_co, U]: ...
     @overload
     def then_node(
-        self, provider: Callable[[T_co], U], *, name: str | None = None
+        self,
+        provider: Callable[[T_co], U],
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Node[T_co, U]: ...
-    def then_node(self, provider: Any, *, name: str | None = None) -> Node[Any, Any]:
+    def then_node(
+        self,
+        provider: Any,
+        *,
+        name: str | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+    ) -> Node[Any, Any]:
         """Like `then`, but return the `Node`, to reach its stream outputs."""
         b = self._builder
         b._check_open()
         if name is not None and not isinstance(name, str):
             raise InvalidArgument(f"then(name=...) takes a str, got {name!r}")
         b._check_free(self._output)
-        index, node = b._node_from_spec(classify(provider, "chain.then()"), name)
+        spec = classify(provider, "chain.then()")
+        index, node = b._node_from_spec(spec, name, cancellation, "chain.then()")
         b._link(self._output, index)
         return node
 
@@ -172,17 +226,20 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         settings: ScopeSettings | None = None,
         streams: Mapping[str, type[Any]] | None = None,
+        cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Chain[U]:
         """Run every message through a nested scope built by `build_fn` (a child session each).
 
         A child session that is cancelled does not cancel this scope: it records a
-        `ScopeCancelled` disposal here (S1.7).
+        `ScopeCancelled` disposal here (S1.7). `settings` may make the scope
+        uninterruptible or give it a timeout; `cancellation` is the node's cancellation
+        policy (S6.6).
         """
         b = self._builder
         b._check_open()
         b._check_free(self._output)
         spec = b._scope_spec(build_fn, name, settings, streams, "chain.then_scope()")
-        index, node = b._node_from_spec(spec, spec.name)
+        index, node = b._node_from_spec(spec, spec.name, cancellation, "chain.then_scope()")
         b._link(self._output, index)
         return Chain(b, node.output)
 
@@ -363,6 +420,27 @@ class Chain(Generic[T_co]):
     def noop(self) -> Chain[T_co]:
         """Pass every message on unchanged."""
         return self._filter("noop")
+
+    def delay(self, seconds: float) -> Chain[T_co]:
+        """Pass every message on after `seconds`: a cancellable timer per message.
+
+        A pending timer counts as activity of its session (S2.1). When the session is
+        cleaned up, its pending timers are cancelled and a `TimerCancelled` event is
+        recorded for each; the messages they held go nowhere (S6.1).
+
+        Raises:
+            InvalidArgument: `seconds` is not a finite number >= 0.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise InvalidArgument(
+                f"chain.delay(seconds) takes a number of seconds, got {seconds!r} "
+                f"of type {type(seconds).__name__}"
+            )
+        if not 0 <= seconds < float("inf"):
+            raise InvalidArgument(
+                f"chain.delay({seconds!r}): the delay must be a finite number of seconds >= 0"
+            )
+        return self._next(self._op(Kind.DELAY, ["output"], params={"seconds": float(seconds)}))
 
     def spread(self: Chain[Iterable[A]]) -> Chain[A]:
         """Send one message per element of each iterable; an empty one records `EmptySpread`."""

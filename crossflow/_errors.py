@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._causes import Cancellation
+    from .events import Event
 
 
 class CrossflowError(Exception):
@@ -94,11 +95,15 @@ class WorkflowCancelled(CrossflowError):
 
     Attributes:
         cancellation: the `Cancellation` of the workflow's root session.
+        events: the run's event log (`crossflow.events`), when `run` recorded one:
+            what was started, disposed of and cancelled, and why. Empty when the run
+            was started with `events=False`.
     """
 
-    def __init__(self, cancellation: Cancellation) -> None:
+    def __init__(self, cancellation: Cancellation, events: tuple[Event, ...] = ()) -> None:
         super().__init__(str(cancellation))
         self.cancellation = cancellation
+        self.events = events
 
 
 class StaleBufferKey(CrossflowError):

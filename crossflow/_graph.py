@@ -43,6 +43,7 @@ class Kind(enum.Enum):
     PUSH = "push"  # pushes each message into a buffer, emits None
     GATE = "gate"  # opens or closes the gates of buffers
     TRIM = "trim"  # cleans up a span of the graph, then passes the message on
+    DELAY = "delay"  # a timer per message, then passes the message on
 
 
 @attrs.define(eq=False)

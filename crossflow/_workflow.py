@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Hashable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
 from ._builder import build_graph, check_settings, check_streams
@@ -13,12 +14,13 @@ if TYPE_CHECKING:
     from ._builder import Builder
     from ._graph import Graph
     from ._handles import Scope
+    from ._runtime._handle import Session
     from ._settings import ScopeSettings
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 
-_run_workflow: Callable[[Graph, Any, Delivery | None], Coroutine[Any, Any, Any]] | None = None
+_run_workflow: Callable[[Graph, Any, Delivery | None, bool], Coroutine[Any, Any, Any]] | None = None
 
 
 @final
@@ -103,7 +105,7 @@ class Workflow(Generic[Req, Resp]):
         )
         return Workflow(graph, stream_types)
 
-    def run(self, request: Req) -> Coroutine[Any, Any, Resp]:
+    def run(self, request: Req, *, events: bool = True) -> Coroutine[Any, Any, Resp]:
         """Run one session of the workflow and return its response: `await wf.run(x)`.
 
         Works inside any anyio event loop (asyncio or trio). Each call is an
@@ -114,10 +116,16 @@ class Workflow(Generic[Req, Resp]):
         (`UserCancelled`), its cleanup is awaited, and the backend's own cancellation
         exception propagates.
 
+        The run records its event log (`crossflow.events`) unless `events=False`; a
+        `WorkflowCancelled` carries it as `.events`.
+
         Raises:
             WorkflowCancelled: the session was cancelled; `.cancellation.cause` says why.
                 When a service raised, its exception is the `__cause__`.
+            InvalidArgument: `events` is not a bool.
         """
+        if events is not True and events is not False:
+            raise InvalidArgument(f"run(events=...) takes True or False, got {events!r}")
         global _run_workflow
         if _run_workflow is None:
             # imported on first use: the runtime depends on workflows, not the reverse
@@ -125,9 +133,38 @@ class Workflow(Generic[Req, Resp]):
 
             _run_workflow = run_workflow
         # the runtime's coroutine itself, not a wrapper around it: one frame less per run
-        return _run_workflow(self._graph, request, self._delivery)
+        return _run_workflow(self._graph, request, self._delivery, events)
 
-    def run_sync(self, request: Req, *, backend: Literal["asyncio", "trio"] = "asyncio") -> Resp:
+    def start(self, request: Req, *, events: bool = True) -> Session[Resp]:
+        """A session of the workflow to run under your control (API §3).
+
+        ```python
+        async with wf.start(request) as session:
+            async for item in session.streams.items:
+                ...
+            response = await session.result()
+        ```
+
+        The session starts when the `async with` block is entered and runs in the
+        background of the block; leaving the block while it still runs cancels it and
+        waits for its cleanup. `events=False` switches the event log off.
+
+        Raises:
+            InvalidArgument: `events` is not a bool.
+        """
+        if events is not True and events is not False:
+            raise InvalidArgument(f"start(events=...) takes True or False, got {events!r}")
+        from ._runtime._handle import Session
+
+        return Session(self._graph, request, self._delivery, self.streams, events)
+
+    def run_sync(
+        self,
+        request: Req,
+        *,
+        backend: Literal["asyncio", "trio"] = "asyncio",
+        events: bool = True,
+    ) -> Resp:
         """Run one session from synchronous code, starting an event loop for it.
 
         Raises:
@@ -146,7 +183,9 @@ class Workflow(Generic[Req, Resp]):
                 f"{self.name}.run_sync() was called inside a running {running} event loop, "
                 f"where it cannot start another one; use `await {self.name}.run(request)` there"
             )
-        return anyio.run(self.run, request, backend=backend)
+        if events is not True and events is not False:
+            raise InvalidArgument(f"run_sync(events=...) takes True or False, got {events!r}")
+        return anyio.run(partial(self.run, request, events=events), backend=backend)
 
 
 def _running_event_loop() -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import warnings
 from collections import deque
 from collections.abc import Awaitable
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -32,6 +33,7 @@ from .._causes import (
     ScopeCancelled,
     ServiceFailed,
     Supplanted,
+    TimedOut,
     Trimming,
     Unreachable,
     UserCancelled,
@@ -39,13 +41,35 @@ from .._causes import (
 from .._errors import CrossflowWarning
 from .._graph import Kind
 from .._keys import BufferKey
+from .._policy import CancellationPolicy
 from .._state import SessionState
+from ..events import (
+    CancellationRequested,
+    Cancelled,
+    ChildAbandoned,
+    ChildCancellationFailed,
+    ChildCancellationRequested,
+    CleanupFailed,
+    CleanupFinished,
+    CleanupStarted,
+    Disposed,
+    OperationFinished,
+    OperationStarted,
+    SessionStarted,
+    TaskAbandoned,
+    TaskCancelled,
+    Terminated,
+    TimerCancelled,
+)
 from ._delivery import QUEUED, Ticket, release, submit
 from ._ops import _clone, stream_senders
 from ._plan import plan_of
 from ._session import CollectState, Session
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from anyio import CancelScope
     from anyio.abc import TaskGroup
 
     from .._graph import Graph
@@ -58,6 +82,9 @@ RUNNING = SessionState.RUNNING
 FLUSH_LIMIT = 10_000
 TERMINATING = SessionState.TERMINATING
 CANCELLING = SessionState.CANCELLING
+WAIT = CancellationPolicy.WAIT
+TRY_CANCEL = CancellationPolicy.TRY_CANCEL
+ABANDON = CancellationPolicy.ABANDON
 
 
 class Packed:
@@ -80,15 +107,19 @@ class Engine:
         "checks",
         "collect_checks",
         "done",
+        "failures",
         "flushing",
+        "log",
         "pending",
         "queue",
         "root",
+        "sink",
         "tg",
+        "timers",
         "yielded",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, events: bool = True) -> None:
         self.queue: deque[tuple[Session, int, Any]] = deque()
         self.tg: TaskGroup | None = None
         # created when first needed: a run in flight should hold few objects (W3)
@@ -100,16 +131,45 @@ class Engine:
         self.done: anyio.Event | None = None
         # a flush stopped at FLUSH_LIMIT and left messages queued
         self.yielded = False
+        # the event log (S9.2): (time, event class, session, fields), or None when off
+        self.log: list[tuple[float, type, Session, tuple[Any, ...]]] | None = [] if events else None
+        # how many operations raised: recording handlers compare it around a call
+        self.failures = 0
+        # where a root session's stream messages go (`start`), or None (`run`)
+        self.sink: Callable[[str | None, Any], None] | None = None
+        # sessions whose timeout waits for the run's task group (S6.5)
+        self.timers: list[Session] | None = None
 
     def __repr__(self) -> str:
         return f"<Engine root={self.root!r} queued={len(self.queue)}>"
 
+    def rec(self, event: type, session: Session, *fields: Any) -> None:
+        """Record an event of `session` (S9.2), when recording."""
+        log = self.log
+        if log is not None:
+            log.append((monotonic(), event, session, fields))
+
     # ------------------------------------------------------------------ sessions
 
-    def open(self, graph: Graph, request: Any, parent: Session | None, parent_op: int) -> Session:
-        """Open a session of `graph` and send it its request (S1.1, S1.2)."""
+    def open(
+        self,
+        graph: Graph,
+        request: Any,
+        parent: Session | None,
+        parent_op: int,
+        delivery: Delivery | None = None,
+    ) -> Session:
+        """Open a session of `graph` and send it its request (S1.1, S1.2).
+
+        A root session with `delivery` waits for its turn in the queues (S7.5) first.
+        """
         plan = plan_of(graph)
         session = Session(graph, plan, parent, parent_op)
+        if self.log is not None:
+            session.handlers = plan.rec_handlers
+            self.log.append((monotonic(), SessionStarted, session, (graph.name,)))
+        if plan.timeout is not None:
+            self._start_timeout(session)
         if parent is None:
             self.root = session
         else:
@@ -122,9 +182,35 @@ class Engine:
         if target < 0:
             # S2.3: inherent unreachability, before any operation runs
             self.cancel(session, Unreachable(graph.name, ()))
+        elif delivery is not None:
+            self._open_delivered(session, target, request, delivery)
         else:
             self.send(session, target, request)
         return session
+
+    def _open_delivered(self, session: Session, target: int, request: Any, delivery: Any) -> None:
+        # waiting for the turn is activity of the start operation
+        start = session.graph.start
+        self.inc(session, start)
+
+        def on_start(ticket: Ticket) -> None:
+            if session.state is not RUNNING:
+                release(ticket)
+                return
+            self.send(session, target, request)
+            self.dec(session, start)
+            self.flush()
+
+        def on_supplant(ticket: Ticket, running: bool, by: str) -> None:
+            # an internal cancellation: uninterruptible or not (S4.5)
+            self.cancel(session, Supplanted(by))
+            self.flush()
+
+        ticket = submit(delivery, f"a run of {session.graph.name!r}", on_start, on_supplant)
+        if ticket is None:
+            on_start(None)  # type: ignore[arg-type]  # a parallel provider: no queue
+        else:
+            session.more().ticket = ticket
 
     def terminate(self, session: Session, response: Any) -> None:
         """The first message to reach terminate is the response (S1.3); cleanup starts (S1.4)."""
@@ -144,17 +230,23 @@ class Engine:
 
     def fail(self, session: Session, op: int, error: Exception) -> None:
         """A service raised: cancel the innermost session running it (S4.3)."""
-        self.cancel(session, ServiceFailed(session.plan.names[op], error))
+        self.failures += 1
+        name = session.plan.names[op]
+        if self.log is not None:
+            self.log.append((monotonic(), OperationFinished, session, (name, error)))
+        self.cancel(session, ServiceFailed(name, error))
 
     def interrupt(self, session: Session, cause: CancellationCause) -> None:
         """A cancellation from outside the session: its parent ended, the caller
         cancelled, a trim. An uninterruptible session records it and runs on (S6.4)."""
-        if session.state is not RUNNING:
+        if session.state.ended:
             return
-        if session.plan.uninterruptible:
-            session.more().cancel_requested = True
-            return
-        self.cancel(session, cause)
+        honoured = session.state is RUNNING and not session.plan.uninterruptible
+        session.more().cancel_requested = True
+        if self.log is not None:
+            self.log.append((monotonic(), CancellationRequested, session, (cause, honoured)))
+        if honoured:
+            self.cancel(session, cause)
 
     def cancel_from_outside(self, reason: str) -> None:
         root = self.root
@@ -164,24 +256,79 @@ class Engine:
     def _clean(self, session: Session) -> None:
         # S6.1 operation cleanup: queued inputs are dropped lazily (the queue skips
         # sessions that are not running), tasks are cancelled, children are cleaned up.
+        if self.log is not None:
+            self.log.append((monotonic(), CleanupStarted, session, (session.cancellation,)))
         pending, session.pending = session.pending, None
         for op, msg in pending or ():
             self._drop_activation(session, op, msg)  # it never started; it never will
         extra = session.extra
-        if extra is not None and extra.tickets:
-            for tickets in extra.tickets.values():
-                for ticket in list(tickets):
-                    if ticket.state == QUEUED:
-                        release(ticket)
-            extra.tickets.clear()
+        if extra is not None:
+            if extra.tickets:
+                for tickets in extra.tickets.values():
+                    for ticket in list(tickets):
+                        if ticket.state == QUEUED:
+                            release(ticket)
+                extra.tickets.clear()
+            if extra.timer is not None:
+                extra.timer.cancel()  # S6.5: the timeout no longer applies
+            if extra.running:
+                # S6.6: activations whose policy is not WAIT are not waited for
+                plan = session.plan
+                for scope, (op, _) in list(extra.running.items()):
+                    if plan.policy[op] is not WAIT:
+                        self._leave_task(session, scope, op)
         if session.tg is not None:
             session.tg.cancel_scope.cancel()
         if session.children:
             reason = Interrupted(session.graph.name)
             for child in list(session.children):
                 # uninterruptible children run on; this session waits for them (S6.4)
-                self.interrupt(child, reason)
+                self._stop_child(session, child, reason)
         self._maybe_finish(session)
+
+    def _leave_task(self, session: Session, scope: CancelScope, op: int) -> None:
+        """Stop waiting for a running activation (S6.6): `TRY_CANCEL` cancels it,
+        `ABANDON` lets it run on. Either way it ends in the background; the run's task
+        group still waits for it."""
+        extra = session.more()
+        del extra.running[scope]
+        extra.left.add(scope)
+        session.ntasks -= 1
+        if session.state is RUNNING:
+            self.dec(session, op)  # a trim: the operation lost its activity
+        name = session.plan.names[op]
+        if session.plan.policy[op] is TRY_CANCEL:
+            scope.cancel()
+            self.rec(TaskCancelled, session, name, False)
+        else:
+            self.rec(TaskAbandoned, session, name)
+
+    def _stop_child(self, session: Session, child: Session, cause: CancellationCause) -> None:
+        """Operation cleanup of one child session, as its node's policy says (S6.6)."""
+        op = child.parent_op
+        plan = session.plan
+        policy = plan.policy[op] if op >= 0 else WAIT
+        name = plan.names[op] if op >= 0 else child.graph.name
+        if policy is ABANDON:
+            self.rec(ChildAbandoned, session, name, child)
+            self._leave_child(session, child)
+            return
+        self.rec(ChildCancellationRequested, session, name, child, policy is WAIT)
+        was_running = child.state is RUNNING
+        self.interrupt(child, cause)
+        if child.state is RUNNING:
+            self.rec(ChildCancellationFailed, session, name, child, "it is uninterruptible")
+        elif not was_running:
+            self.rec(ChildCancellationFailed, session, name, child, "it was already ending")
+        if policy is TRY_CANCEL and child in (session.children or ()):
+            self._leave_child(session, child)
+
+    def _leave_child(self, session: Session, child: Session) -> None:
+        assert session.children is not None  # invariant: child is registered
+        session.children.discard(child)
+        child.more().detached = True
+        if session.state is RUNNING:
+            self.dec(session, child.parent_op)  # a trim: the operation lost its activity
 
     def _maybe_finish(self, session: Session) -> None:
         if session.ntasks or session.children:
@@ -197,13 +344,21 @@ class Engine:
                     return
         # S6.3: only now is the outcome delivered
         extra = session.extra
+        log = self.log
+        if log is not None:
+            log.append((monotonic(), CleanupFinished, session, ()))
         if session.cleanup_failures is not None or (
             extra is not None and extra.cleanup_cancellations
         ):
             self._report_cleanup(session)
-        session.state = (
-            SessionState.TERMINATED if session.state is TERMINATING else SessionState.CANCELLED
-        )
+        if session.state is TERMINATING:
+            session.state = SessionState.TERMINATED
+            if log is not None:
+                log.append((monotonic(), Terminated, session, ()))
+        else:
+            session.state = SessionState.CANCELLED
+            if log is not None:
+                log.append((monotonic(), Cancelled, session, (session.cancellation,)))
         session.buffers = None  # S6.3: the session's buffers are emptied
         session.engine = None
         if extra is not None and extra.ticket is not None:
@@ -212,7 +367,11 @@ class Engine:
         if parent is None:
             if self.done is not None:
                 self.done.set()
+            if self.sink is not None:
+                self.sink(None, None)  # the streams end with the session
             return
+        if extra is not None and extra.detached:
+            return  # S6.6: left to end in the background; nobody waits for it
         assert parent.children is not None  # invariant: a child is registered with its parent
         parent.children.discard(session)
         op = session.parent_op
@@ -220,6 +379,7 @@ class Engine:
             # a cleanup workflow ended: its cancellation is kept for its parent (S4.4)
             if session.cancellation is not None:
                 parent.more().cleanup_cancellations.append(session.cancellation)
+                self.rec(CleanupFailed, parent, session.cancellation)
             self._maybe_finish(parent)
             return
         if parent.state is RUNNING:
@@ -320,6 +480,8 @@ class Engine:
 
     def record(self, session: Session, disposal: Disposal) -> None:
         """Record a disposal built in advance (disposals are values: they can be shared)."""
+        if self.log is not None:
+            self.log.append((monotonic(), Disposed, session, (disposal,)))
         if session.disposals is None:
             session.disposals = [disposal]
         else:
@@ -446,7 +608,7 @@ class Engine:
                         self._yield()
                         return
                     plan = session.plan
-                    plan.handlers[op](self, session, msg)
+                    session.handlers[op](self, session, msg)
                     # the message counted as activity until it was handled
                     session.act[op] -= 1
                     if plan.useful[op]:
@@ -611,9 +773,38 @@ class Engine:
         self.tg = tg
         if self.yielded:
             tg.start_soon(self.resume)
+        timers, self.timers = self.timers or [], None
+        for session in timers:
+            if session.state is RUNNING:
+                tg.start_soon(self._timeout, session)
         pending, self.pending = self.pending or [], None
         for session, op, msg in pending:
             self._queue_for_host(session, op, msg)
+
+    # ------------------------------------------------------------------ timeouts (S6.5)
+
+    def _start_timeout(self, session: Session) -> None:
+        if self.tg is not None:
+            self.tg.start_soon(self._timeout, session)
+        elif self.timers is None:
+            self.timers = [session]
+        else:
+            self.timers.append(session)
+
+    async def _timeout(self, session: Session) -> None:
+        """Cancel `session` with `TimedOut` when its time is up, uninterruptible or not.
+
+        Shielded like the hosts: only the session's cleanup stops it.
+        """
+        seconds = session.plan.timeout
+        assert seconds is not None  # invariant: only scopes with a timeout get one
+        with anyio.CancelScope(shield=True) as scope:
+            if session.state is not RUNNING:
+                return
+            session.more().timer = scope
+            await anyio.sleep(seconds)
+            self.cancel(session, TimedOut(session.graph.name, seconds))
+            self.flush()
 
     async def _host(self, session: Session) -> None:
         """Hold the task group of a session while the session can still use it."""
@@ -635,6 +826,8 @@ class Engine:
         plan = session.plan
         fn = plan.fns[op]
         assert fn is not None  # invariant: only service operations spawn activations
+        if self.log is not None:
+            self.log.append((monotonic(), OperationStarted, session, (plan.names[op],)))
         streams = plan.streams[op]
         if streams is None:
             call: Awaitable[Any] = fn(msg)
@@ -642,12 +835,19 @@ class Engine:
             call = fn(msg, streams=stream_senders(self, session, op, streams))
         return call
 
-    def activation_cancelled(self, session: Session) -> None:
+    def activation_cancelled(self, session: Session, op: int) -> None:
         """An activation saw the backend's cancellation."""
         # the engine only cancels sessions that are cleaning up: a cancellation that
         # reaches a running session comes from outside the run
         if session.state is RUNNING:
             self.cancel_from_outside("the task awaiting the run was cancelled")
+        self._record_cancelled(session, op)
+
+    def _record_cancelled(self, session: Session, op: int) -> None:
+        if self.log is not None:
+            plan = session.plan
+            event = TimerCancelled if plan.kinds[op] is Kind.DELAY else TaskCancelled
+            self.log.append((monotonic(), event, session, (plan.names[op],)))
 
     def activation_failed(self, session: Session, op: int, error: Exception) -> None:
         """An activation raised `error`."""
@@ -659,6 +859,9 @@ class Engine:
         if session.cleanup_failures is None:
             session.cleanup_failures = []
         session.cleanup_failures.append(failure)
+        if self.log is not None:
+            self.log.append((monotonic(), OperationFinished, session, (failure.operation, error)))
+            self.log.append((monotonic(), CleanupFailed, session, (Cancellation(failure),)))
 
     async def run_activation(self, session: Session, op: int, msg: Any) -> None:
         """The coroutine of one async activation; always reports back to the engine.
@@ -673,7 +876,7 @@ class Engine:
                 result = await call
                 ok = True
         except anyio.get_cancelled_exc_class():
-            self.activation_cancelled(session)
+            self.activation_cancelled(session, op)
             raise
         except Exception as error:
             self.activation_failed(session, op, error)
@@ -681,6 +884,8 @@ class Engine:
             self.activation_ended(session, op, ok, result)
 
     def activation_ended(self, session: Session, op: int, ok: bool, result: Any) -> None:
+        if ok and self.log is not None:
+            self.log.append((monotonic(), OperationFinished, session, (session.plan.names[op],)))
         session.ntasks -= 1
         if session.state is RUNNING:
             if ok:
@@ -701,9 +906,12 @@ class Engine:
             packed = Packed(packed, None)
         ok = False
         result: Any = None
-        running = session.more().running
+        extra = session.more()
+        running = extra.running
+        # S6.6: an abandoned activation must not see its session's cleanup
+        scope = anyio.CancelScope(shield=session.plan.policy[op] is ABANDON)
         try:
-            with anyio.CancelScope() as scope:
+            with scope:
                 running[scope] = (op, packed.ticket)
                 try:
                     ticket = packed.ticket
@@ -713,16 +921,25 @@ class Engine:
                         result = await call
                         ok = True
                 finally:
-                    del running[scope]
+                    running.pop(scope, None)
         except anyio.get_cancelled_exc_class():
-            self.activation_cancelled(session)
+            if scope not in extra.left:
+                self.activation_cancelled(session, op)
             raise
         except Exception as error:
-            self.activation_failed(session, op, error)
+            if scope in extra.left:
+                _warn_left(session, op, error)
+            else:
+                self.activation_failed(session, op, error)
         finally:
             if packed.ticket is not None:
                 release(packed.ticket)
-            self.activation_ended(session, op, ok, result)
+            if scope in extra.left:
+                extra.left.discard(scope)  # it ran in the background: nobody waits for it
+            else:
+                if scope.cancelled_caught:
+                    self._record_cancelled(session, op)  # a trim or a pre-empting request
+                self.activation_ended(session, op, ok, result)
 
     # ------------------------------------------------------------------ delivery (S7.5)
 
@@ -917,11 +1134,14 @@ class Engine:
                 self.dec(session, o)
         for scope, (o, _) in list(extra.running.items()):
             if o in inside:
-                scope.cancel()
+                if plan.policy[o] is WAIT:
+                    scope.cancel()
+                else:
+                    self._leave_task(session, scope, o)  # S6.6
         for child in list(session.children or ()):
             if child.parent_op in inside:
                 child.more().trimmed = True
-                self.interrupt(child, Interrupted(plan.names[op]))
+                self._stop_child(session, child, Interrupted(plan.names[op]))
         for o in span:
             kind = plan.kinds[o]
             if kind is Kind.BUFFER and session.buffers is not None and o in session.buffers:
@@ -958,6 +1178,17 @@ class Engine:
             if target >= 0:
                 self.send(session, target, msg)
             self.dec(session, op)
+
+
+def _warn_left(session: Session, op: int, error: Exception) -> None:
+    # S4.3: never swallowed, even from work nobody waits for any more
+    warnings.warn(
+        f"{session.plan.names[op]} raised {type(error).__qualname__}: {error} while it ran "
+        f"in the background after its session of scope {session.graph.name!r} stopped "
+        f"waiting for it (cancellation policy {session.plan.policy[op]!r})",
+        CrossflowWarning,
+        stacklevel=2,
+    )
 
 
 def _has_closed_gate(session: Session) -> bool:

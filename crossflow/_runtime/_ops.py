@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from .._causes import (
@@ -20,6 +21,7 @@ from .._graph import Graph, Kind, Op
 from .._results import Err, Ok
 from .._services import Streams, StreamSender
 from .._state import SessionState
+from ..events import OperationFinished, OperationStarted
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -106,7 +108,7 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
 
         return delivered
 
-    if kind is Kind.TASK:
+    if kind is Kind.TASK or kind is Kind.DELAY:
 
         def task(engine: Engine, s: Session, msg: Any) -> None:
             engine.spawn(s, index, msg)
@@ -189,8 +191,13 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
 
         def stream_out(engine: Engine, s: Session, msg: Any) -> None:
             parent = s.parent
-            if parent is None or parent.state is not RUNNING:
-                return  # a root session's streams are not captured by `run`
+            if parent is None:
+                sink = engine.sink
+                if sink is not None:  # a session started with `start` (API §3)
+                    sink(stream, msg)
+                return  # `run` does not capture a root session's streams
+            if parent.state is not RUNNING:
+                return
             scope_op = parent.graph.ops[s.parent_op]
             port = scope_op.ports.index(stream)
             t = parent.plan.targets[s.parent_op][port]
@@ -332,6 +339,34 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
         raise AssertionError("start received a message")
 
     return start
+
+
+def recording(handler: Handler, name: str) -> Handler:
+    """`handler` of an inline call, recording OperationStarted/OperationFinished (S9.2).
+
+    A call that raised has its OperationFinished recorded by `Engine.fail`, before the
+    cancellation that follows.
+    """
+
+    def rec(
+        engine: Engine,
+        s: Session,
+        msg: Any,
+        handler: Handler = handler,
+        name: str = name,
+        started: type = OperationStarted,
+        finished: type = OperationFinished,
+        clock: Callable[[], float] = monotonic,
+    ) -> None:
+        log = engine.log
+        assert log is not None  # invariant: recording handlers run only when recording
+        log.append((clock(), started, s, (name,)))
+        failures = engine.failures
+        handler(engine, s, msg)
+        if engine.failures == failures:
+            log.append((clock(), finished, s, (name,)))
+
+    return rec
 
 
 def _call_with_streams(

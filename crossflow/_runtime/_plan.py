@@ -5,13 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from .._graph import Graph, Kind
+from .._policy import CancellationPolicy
 
 if TYPE_CHECKING:
     from ._engine import Engine
     from ._session import Session
 
 Handler = Callable[["Engine", "Session", Any], None]
+WAIT = CancellationPolicy.WAIT
+
+
+def _sleeper(seconds: float) -> Callable[[Any], Any]:
+    """The activation of a `delay`: a timer that passes its message on (S2.1)."""
+
+    async def delay(msg: Any) -> Any:
+        await anyio.sleep(seconds)
+        return msg
+
+    return delay
 
 
 class Plan:
@@ -33,7 +47,9 @@ class Plan:
         "join_buffers",
         "kinds",
         "names",
+        "policy",
         "readers",
+        "rec_handlers",
         "reopeners",
         "scoped",
         "size",
@@ -41,13 +57,14 @@ class Plan:
         "streams",
         "succ",
         "targets",
+        "timeout",
         "trim_spans",
         "uninterruptible",
         "useful",
     )
 
     def __init__(self, graph: Graph) -> None:
-        from ._ops import make_handler
+        from ._ops import make_handler, recording
 
         self.size = len(graph.ops)
         self.names = [op.name for op in graph.ops]
@@ -63,7 +80,9 @@ class Plan:
         start = graph.ops[graph.start].targets[0]
         # S2.3: no path from start to terminate or an explicit cancel
         self.start_target = -1 if start is None or not graph.useful[start] else start
-        self.fns = [op.fn for op in graph.ops]
+        self.fns: list[Callable[..., Any] | None] = [
+            _sleeper(op.params["seconds"]) if op.kind is Kind.DELAY else op.fn for op in graph.ops
+        ]
         # declared streams of async services, None when there are none
         self.streams: list[tuple[str, ...] | None] = [
             op.provider.streams if op.provider is not None and op.provider.streams else None
@@ -89,12 +108,25 @@ class Plan:
             else None
             for op in graph.ops
         ]
+        # S6.6: what cleanup does with a running task or child session of each operation
+        self.policy: list[CancellationPolicy] = [op.params.get("policy", WAIT) for op in graph.ops]
         trimmable = {i for span in self.trim_spans.values() for i in span}
-        # activations that get their own cancel scope: they can be trimmed or supplanted
-        self.scoped = [i in trimmable or self.deliveries[i] is not None for i in range(self.size)]
+        # activations that get their own cancel scope: they can be trimmed, supplanted,
+        # or left to run on by their cancellation policy
+        self.scoped = [
+            i in trimmable or self.deliveries[i] is not None or self.policy[i] is not WAIT
+            for i in range(self.size)
+        ]
         self.cleanups = tuple(graph.cleanups)
         self.uninterruptible = graph.settings.uninterruptible
+        timeout = graph.settings.timeout
+        self.timeout = None if timeout is None or timeout == float("inf") else float(timeout)
         self.handlers: list[Handler] = [make_handler(graph, op, self) for op in graph.ops]
+        # the same, recording OperationStarted/OperationFinished around inline calls (S9.2)
+        self.rec_handlers: list[Handler] = [
+            recording(h, op.name) if op.kind is Kind.CALL else h
+            for h, op in zip(self.handlers, graph.ops, strict=True)
+        ]
 
 
 def plan_of(graph: Graph) -> Plan:

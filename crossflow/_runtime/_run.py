@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._causes import Cancellation, ScopeCancelled, ServiceFailed, Supplanted, Unreachable
+from .._causes import Cancellation, ScopeCancelled, ServiceFailed, Unreachable
 from .._errors import WorkflowCancelled
 from .._state import SessionState
-from ._delivery import Ticket, release, submit
 from ._engine import Engine
+from ._events import materialise
 
 if TYPE_CHECKING:
     from .._graph import Graph
@@ -36,18 +36,19 @@ def _failure(cancellation: Cancellation) -> BaseException | None:
     return None
 
 
-def outcome(session: Session) -> Any:
+def outcome(engine: Engine, session: Session) -> Any:
     if session.state is SessionState.TERMINATED:
         return session.response
     assert session.state is SessionState.CANCELLED and session.cancellation is not None
-    raise WorkflowCancelled(session.cancellation) from _failure(session.cancellation)
+    events = () if engine.log is None else tuple(materialise(engine.log))
+    raise WorkflowCancelled(session.cancellation, events) from _failure(session.cancellation)
 
 
-async def run_workflow(graph: Graph, request: Any, delivery: Delivery | None = None) -> Any:
-    if delivery is not None:
-        return await _run_delivered(graph, request, delivery)
-    engine = Engine()
-    root = engine.open(graph, request, None, -1)
+async def run_workflow(
+    graph: Graph, request: Any, delivery: Delivery | None = None, events: bool = True
+) -> Any:
+    engine = Engine(events)
+    root = engine.open(graph, request, None, -1, delivery)
     engine.flush()
     try:
         # A lone async activation of the root runs right here, in the caller's task:
@@ -56,6 +57,9 @@ async def run_workflow(graph: Graph, request: Any, delivery: Delivery | None = N
         # sessions, uninterruptible roots and stoppable activations get a task group.
         while True:
             if root.state is TERMINATED or root.state is CANCELLED:
+                break
+            if engine.timers:
+                await _drive(engine, root)  # a timeout needs a task of its own (S6.5)
                 break
             if engine.yielded and not engine.pending:
                 # a long run of blocking operations: let the loop breathe, then go on
@@ -77,6 +81,7 @@ async def run_workflow(graph: Graph, request: Any, delivery: Delivery | None = N
                 or plan.streams[op] is not None
                 or plan.scoped[op]
                 or plan.uninterruptible
+                or delivery is not None  # a pre-empting request must be able to stop it
                 or root.state is not SessionState.RUNNING
             ):
                 await _drive(engine, root)
@@ -91,7 +96,7 @@ async def run_workflow(graph: Graph, request: Any, delivery: Delivery | None = N
                     result = await call
                     ok = True
             except anyio.get_cancelled_exc_class():
-                engine.activation_cancelled(session)
+                engine.activation_cancelled(session, op)
                 raise
             except Exception as error:
                 engine.activation_failed(session, op, error)
@@ -109,7 +114,7 @@ async def run_workflow(graph: Graph, request: Any, delivery: Delivery | None = N
         raise
     if root.state is TERMINATED:
         return root.response
-    return outcome(root)
+    return outcome(engine, root)
 
 
 async def _drive(engine: Engine, root: Session) -> None:
@@ -121,7 +126,7 @@ async def _drive(engine: Engine, root: Session) -> None:
     """
     if root.state.ended:
         return
-    done = engine.done = anyio.Event()
+    done = engine.done = engine.done or anyio.Event()
     async with anyio.create_task_group() as tg:
         engine.open_task_group(tg)
         try:
@@ -133,35 +138,3 @@ async def _drive(engine: Engine, root: Session) -> None:
             raise
     # invariant: every activation ran in this task group, so the root session ended
     assert root.state.ended, root
-
-
-async def _run_delivered(graph: Graph, request: Any, delivery: Delivery) -> Any:
-    """A root session of an instructed workflow waits for its turn in the queues (S7.5)."""
-    turn = anyio.Event()
-    supplanted: list[str] = []
-    engine: Engine | None = None
-
-    def on_start(ticket: Ticket) -> None:
-        turn.set()
-
-    def on_supplant(ticket: Ticket, running: bool, by: str) -> None:
-        supplanted.append(by)
-        if running and engine is not None and engine.root is not None:
-            engine.cancel(engine.root, Supplanted(by))
-            engine.flush()
-        turn.set()
-
-    ticket = submit(delivery, f"a run of {graph.name!r}", on_start, on_supplant)
-    try:
-        if ticket is not None:
-            await turn.wait()
-            if supplanted:
-                raise WorkflowCancelled(Cancellation(Supplanted(supplanted[0])))
-        engine = Engine()
-        root = engine.open(graph, request, None, -1)
-        engine.flush()
-        await _drive(engine, root)  # handles a cancellation from outside itself
-        return outcome(root)
-    finally:
-        if ticket is not None:
-            release(ticket)

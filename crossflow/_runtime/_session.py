@@ -58,15 +58,18 @@ class Extra:
         "cancel_requested",
         "cleanup_cancellations",
         "cleanup_started",
+        "detached",
+        "left",
         "running",
         "ticket",
         "tickets",
+        "timer",
         "trimmed",
         "trims",
     )
 
     def __init__(self) -> None:
-        # an uninterruptible session was asked to cancel from outside (S6.4)
+        # someone outside asked the session to cancel (S6.4, S9.1)
         self.cancel_requested = False
         # phase 2 of cleanup (S6.1) started; cancellations of cleanup workflows (S6.4)
         self.cleanup_started = False
@@ -82,6 +85,13 @@ class Extra:
         self.trimmed = False
         # the delivery ticket of this (child) session, released when it ends
         self.ticket: Any = None
+        # the cancel scope of this session's timeout (S6.5)
+        self.timer: CancelScope | None = None
+        # this child session was left to end in the background (S6.6): its end is
+        # nobody's business
+        self.detached = False
+        # scopes of this session's activations left running in the background (S6.6)
+        self.left: set[CancelScope] = set()
 
 
 class Session:
@@ -101,6 +111,7 @@ class Session:
         "engine",
         "extra",
         "graph",
+        "handlers",
         "hosted",
         "live",
         "ntasks",
@@ -119,6 +130,8 @@ class Session:
         self.engine: Engine | None = None
         self.graph = graph
         self.plan = plan
+        # the plan's handlers, or those that record events (S9.2)
+        self.handlers = plan.handlers
         self.parent = parent
         self.parent_op = parent_op
         self.state = RUNNING

@@ -1,0 +1,68 @@
+"""Turning the engine's compact event log into `crossflow.events` objects (S9.2).
+
+The engine appends `(time, event class, session, fields)` tuples: cheap enough to be
+on by default. Paths are worked out here, in log order: every session's first event
+is its `SessionStarted`, so a child's number among the sessions its operation opened
+is known by then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..events import Event, SessionStarted
+from ._session import Session
+
+if TYPE_CHECKING:
+    LogEntry = tuple[float, type, Session, tuple[Any, ...]]
+
+
+class Paths:
+    """The path of every session seen so far, and how many children each op opened."""
+
+    __slots__ = ("counts", "paths")
+
+    def __init__(self) -> None:
+        self.paths: dict[int, tuple[str, ...]] = {}
+        self.counts: dict[tuple[int, str], int] = {}
+
+    def __repr__(self) -> str:
+        return f"<Paths of {len(self.paths)} sessions>"
+
+    def opened(self, session: Session) -> tuple[str, ...]:
+        parent = session.parent
+        if parent is None:
+            path: tuple[str, ...] = (session.graph.name,)
+        else:
+            op = session.parent_op
+            if op >= 0:
+                label = parent.plan.names[op]
+                prefix = parent.graph.name + "/"
+                if label.startswith(prefix):  # automatic names repeat the scope's name
+                    label = label[len(prefix) :]
+            else:
+                # a cleanup workflow: "pie/on_cancel#3" → "on_cancel"
+                label = session.graph.name.rsplit("/", 1)[-1].split("#", 1)[0]
+            key = (id(parent), label)
+            n = self.counts.get(key, 0)
+            self.counts[key] = n + 1
+            path = (*self.of(parent), f"{label}[{n}]")
+        self.paths[id(session)] = path
+        return path
+
+    def of(self, session: Session) -> tuple[str, ...]:
+        path = self.paths.get(id(session))
+        return path if path is not None else self.opened(session)
+
+
+def materialise(log: list[LogEntry], paths: Paths | None = None, start: int = 0) -> Iterator[Event]:
+    """The events of `log[start:]`, in order."""
+    if paths is None:
+        paths = Paths()
+    for i in range(start, len(log)):
+        time, cls, session, fields = log[i]
+        path = paths.opened(session) if cls is SessionStarted else paths.of(session)
+        if any(type(f) is Session for f in fields):
+            fields = tuple(paths.of(f) if type(f) is Session else f for f in fields)
+        yield cls(time, path, *fields)

@@ -1,0 +1,346 @@
+"""`cf.Session`: a handle on one running workflow session (API §3, S9)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
+
+import anyio
+
+from .._causes import UserCancelled
+from .._errors import CrossflowError, InvalidArgument
+from .._state import SessionState
+from ..events import Event
+from ._engine import Engine
+from ._events import Paths, materialise
+from ._run import outcome
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
+    from .._graph import Graph
+    from .._services import Delivery
+    from ._session import Session as RootSession
+
+Resp = TypeVar("Resp")
+
+LEFT = "the `async with` block was left before the session ended"
+LEFT_RAISING = "the `async with` block raised {} before the session ended"
+LEFT_CANCELLED = "the task running the `async with` block was cancelled"
+
+
+@final
+class Session(Generic[Resp]):
+    """A running session of a workflow: `async with wf.start(request) as session:`.
+
+    Inside the block the session runs in the background while you watch it
+    (`state`, `events`), read its streams (`session.streams.<name>`), cancel it
+    (`cancel`) or wait for its outcome (`await session.result()`). Leaving the block
+    while the session still runs cancels it (`UserCancelled`) and waits for its
+    cleanup, and for any work its cancellation policies left running; leaving never
+    raises `WorkflowCancelled`.
+
+    A `Session` is made by `Workflow.start` and can be entered once.
+    """
+
+    __slots__ = (
+        "_call_soon",
+        "_changed",
+        "_delivery",
+        "_engine",
+        "_events",
+        "_graph",
+        "_paths",
+        "_record",
+        "_request",
+        "_requested",
+        "_root",
+        "_stream_items",
+        "_stream_names",
+        "_tg",
+        "_thread",
+    )
+
+    def __init__(
+        self,
+        graph: Graph,
+        request: Any,
+        delivery: Delivery | None,
+        streams: Mapping[str, type[Any]],
+        events: bool,
+    ) -> None:
+        self._graph = graph
+        self._request = request
+        self._delivery = delivery
+        self._record = events
+        self._stream_names = tuple(streams)
+        self._engine: Engine | None = None
+        self._root: RootSession | None = None
+        self._tg: TaskGroup | None = None
+        self._requested = False
+        self._thread = 0
+        self._call_soon: Callable[[Callable[[], None]], object] | None = None
+        self._stream_items: dict[str, list[Any]] = {name: [] for name in streams}
+        self._changed: anyio.Event | None = None
+        self._events: list[Event] = []
+        self._paths = Paths()
+
+    def __repr__(self) -> str:
+        root = self._root
+        if root is None:
+            return f"<Session of {self._graph.name!r}, not started>"
+        n = len(self._engine.log) if self._engine is not None and self._engine.log else 0
+        requested = ", cancel requested" if self.cancel_requested else ""
+        return f"<Session of {self._graph.name!r}: {root.state.name}{requested}, {n} events>"
+
+    # ------------------------------------------------------------------ the block
+
+    async def __aenter__(self) -> Session[Resp]:
+        if self._tg is not None:
+            raise CrossflowError(
+                f"this session of {self._graph.name!r} was already started; a session runs "
+                f"once: call {self._graph.name}.start(request) again for a new one"
+            )
+        self._thread = threading.get_ident()
+        self._call_soon = _threadsafe_scheduler()
+        self._changed = anyio.Event()
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._tg = tg
+        engine = self._engine = Engine(self._record)
+        engine.sink = self._on_stream
+        engine.done = anyio.Event()
+        engine.open_task_group(tg)
+        self._root = engine.open(self._graph, self._request, None, -1, self._delivery)
+        engine.flush()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        root = self._root
+        tg = self._tg
+        assert root is not None and tg is not None  # invariant: __aenter__ ran
+        if root.state is SessionState.RUNNING:
+            if exc is None:
+                reason = LEFT
+            elif isinstance(exc, anyio.get_cancelled_exc_class()):
+                reason = LEFT_CANCELLED
+            else:
+                reason = LEFT_RAISING.format(type(exc).__qualname__)
+            self._cancel(reason)
+        # The task group's exit waits for every task of the run: the sessions' hosts
+        # (shielded, so they run to their end), timers, and work left in the background
+        # by cancellation policies (S6.6). The block's own exception propagates.
+        await tg.__aexit__(None, None, None)
+
+    # ------------------------------------------------------------------ reading
+
+    def _started(self, what: str) -> RootSession:
+        root = self._root
+        if root is None:
+            raise CrossflowError(
+                f"{what} of a session of {self._graph.name!r} that was never started: "
+                f"use it inside `async with {self._graph.name}.start(request) as session:`"
+            )
+        return root
+
+    @property
+    def state(self) -> SessionState:
+        """Where the root session is: RUNNING, TERMINATING, TERMINATED, CANCELLING or
+        CANCELLED (S9.1).
+
+        Raises:
+            CrossflowError: the session was never started.
+        """
+        return self._started("state").state
+
+    @property
+    def cancel_requested(self) -> bool:
+        """True once a cancellation was requested from outside: `cancel()`, the block
+        left early, the task running the block cancelled (S9.1)."""
+        if self._requested:
+            return True
+        root = self._root
+        return root is not None and root.extra is not None and root.extra.cancel_requested
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """The ordered event log of this session and its nested sessions (S9.2).
+
+        Raises:
+            CrossflowError: the session was never started, or was started with
+                `events=False`.
+        """
+        self._started("the events")
+        engine = self._engine
+        assert engine is not None  # invariant: set with the root session
+        log = engine.log
+        if log is None:
+            raise CrossflowError(
+                f"this session of {self._graph.name!r} was started with events=False, so "
+                "it recorded no events; start it with events=True (the default) to read them"
+            )
+        if len(self._events) < len(log):
+            self._events.extend(materialise(log, self._paths, len(self._events)))
+        return tuple(self._events)
+
+    @property
+    def streams(self) -> SessionStreams:
+        """The session's stream-out messages: `async for m in session.streams.<name>`.
+
+        Each iteration starts from the first message of the session and ends when the
+        session has ended.
+        """
+        return SessionStreams(self)
+
+    async def result(self) -> Resp:
+        """Wait for the session to end; return its response.
+
+        May be called any number of times, during or after the `async with` block.
+
+        Raises:
+            WorkflowCancelled: the session was cancelled; `.cancellation.cause` says why.
+            CrossflowError: the session was never started.
+        """
+        root = self._started("result()")
+        engine = self._engine
+        assert engine is not None and engine.done is not None  # invariant: set by __aenter__
+        if not root.state.ended:
+            await engine.done.wait()
+        result: Resp = outcome(engine, root)
+        return result
+
+    # ------------------------------------------------------------------ cancelling
+
+    def cancel(self, reason: str | None = None) -> None:
+        """Ask the session to cancel, with cause `UserCancelled(reason)`; returns at once.
+
+        Cancellation proceeds in the background: `state` goes to CANCELLING, then
+        CANCELLED once cleanup has finished; `await result()` to wait for it. An
+        uninterruptible session records the request and runs on (S6.4). On a session
+        that is TERMINATING or has ended, nothing changes. Calling it again, or from
+        another thread, is safe: from another thread the request is handed to the
+        session's event loop, and `cancel_requested` is True when this returns.
+
+        Raises:
+            CrossflowError: the session was never started.
+            InvalidArgument: `reason` is not a str or None.
+        """
+        self._started("cancel()")
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidArgument(
+                f"session.cancel(reason) takes a str or None, got {reason!r} "
+                f"of type {type(reason).__name__}"
+            )
+        self._requested = True
+        if threading.get_ident() == self._thread:
+            self._cancel(reason)
+            return
+        call_soon = self._call_soon
+        assert call_soon is not None  # invariant: set by __aenter__
+        # a closed event loop refuses the call: then the session ended long ago
+        with contextlib.suppress(RuntimeError):
+            call_soon(lambda: self._cancel(reason))
+
+    def _cancel(self, reason: str | None) -> None:
+        root = self._root
+        engine = self._engine
+        assert root is not None and engine is not None  # invariant: started
+        self._requested = True
+        # API §3: on a session that ended nothing changes; one that is TERMINATING or
+        # uninterruptible records the request and runs on (S6.4)
+        engine.interrupt(root, UserCancelled(reason))
+        engine.flush()
+
+    # ------------------------------------------------------------------ streams
+
+    def _on_stream(self, name: str | None, msg: Any) -> None:
+        if name is not None:
+            self._stream_items[name].append(msg)
+        changed = self._changed
+        assert changed is not None  # invariant: set by __aenter__
+        self._changed = anyio.Event()
+        changed.set()
+
+
+class _StreamIterator:
+    """Every stream-out message of one name, from the start; ends with the session."""
+
+    __slots__ = ("_i", "_name", "_session")
+
+    def __init__(self, session: Session[Any], name: str) -> None:
+        self._session = session
+        self._name = name
+        self._i = 0
+
+    def __repr__(self) -> str:
+        return f"<stream {self._name!r} of {self._session!r}, at message {self._i}>"
+
+    def __aiter__(self) -> _StreamIterator:
+        return self
+
+    async def __anext__(self) -> Any:
+        session = self._session
+        root = session._started(f"session.streams.{self._name}")
+        items = session._stream_items[self._name]
+        while self._i >= len(items):
+            if root.state.ended:
+                raise StopAsyncIteration
+            changed = session._changed
+            assert changed is not None  # invariant: set by __aenter__
+            await changed.wait()
+        item = items[self._i]
+        self._i += 1
+        return item
+
+
+@final
+class SessionStreams:
+    """`session.streams`: one async iterator per declared stream, by attribute."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Session[Any]) -> None:
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"<SessionStreams {', '.join(self._session._stream_names) or '(none)'}>"
+
+    def __dir__(self) -> list[str]:
+        return list(self._session._stream_names)
+
+    def __getattr__(self, name: str) -> AsyncIterator[Any]:
+        session = self._session
+        if name.startswith("__") or name not in session._stream_names:
+            declared = ", ".join(repr(n) for n in session._stream_names) or "none"
+            raise AttributeError(
+                f"workflow {session._graph.name!r} declares no stream {name!r} "
+                f"(declared streams: {declared})"
+            )
+        return _StreamIterator(session, name)
+
+
+def _threadsafe_scheduler() -> Callable[[Callable[[], None]], object] | None:
+    """How another thread hands a call to the running event loop."""
+    import sys
+
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            token = trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            pass
+        else:
+            run_sync_soon: Callable[[Callable[[], None]], object] = token.run_sync_soon
+            return run_sync_soon
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    return loop.call_soon_threadsafe
