@@ -32,6 +32,7 @@ JOBS = [  # (workload, script, args): each one is a fresh subprocess
     ("W1", "floor_asyncio_w1.py", ["taskgroup"]),
     *[("W1", "floor_anyio_w1.py", [b]) for b in BACKENDS],
     *[("W1", "crossflow_w1.py", [b]) for b in BACKENDS],
+    *[("W1", "crossflow_w1.py", [b, "events-off"]) for b in BACKENDS],
     *[("W2", "floor_anyio_w2.py", [b]) for b in BACKENDS],
     *[("W2", "crossflow_w2.py", [b]) for b in BACKENDS],
     *[("W3", "floor_anyio_w3.py", [b]) for b in BACKENDS],
@@ -143,9 +144,17 @@ def backend_of(r: dict) -> str | None:
     return args[0] if args and args[0] in BACKENDS else None
 
 
-def find(rows: list[dict], script_prefix: str, backend: str | None) -> dict | None:
+def find(
+    rows: list[dict], script_prefix: str, backend: str | None, variant: str = ""
+) -> dict | None:
+    """The first good row of a script on a backend; `variant` picks one by its extra arg."""
     for r in rows:
-        if r.get("ok") and r["script"].startswith(script_prefix) and backend_of(r) == backend:
+        if (
+            r.get("ok")
+            and r["script"].startswith(script_prefix)
+            and backend_of(r) == backend
+            and (variant in r["args"] if variant else len(r["args"]) <= 1)
+        ):
             return r
     return None
 
@@ -282,6 +291,17 @@ def targets(w: str, rows: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
                     "–",
                     "info",
                 )
+            off = find(rows, "crossflow_", b, "events-off")
+            quiet = off["us_per_session"]["median"] if off else None
+            add(
+                "event log on by default: µs/session with it / without it (`events=False`)",
+                b,
+                f"{f(mine)} µs",
+                f"{f(quiet)} µs",
+                f(ratio(mine, quiet)),
+                "–",
+                "info",
+            )
         elif w == "W2":
             fl = find(rows, "floor_anyio_w2", b)
             mine = cf["ms_per_session"]["median"] if cf else None

@@ -132,7 +132,7 @@ class Engine:
         # a flush stopped at FLUSH_LIMIT and left messages queued
         self.yielded = False
         # the event log (S9.2): (time, event class, session, fields), or None when off
-        self.log: list[tuple[float, type, Session, tuple[Any, ...]]] | None = [] if events else None
+        self.log: list[tuple[Any, ...]] | None = [] if events else None
         # how many operations raised: recording handlers compare it around a call
         self.failures = 0
         # where a root session's stream messages go (`start`), or None (`run`)
@@ -167,7 +167,7 @@ class Engine:
         session = Session(graph, plan, parent, parent_op)
         if self.log is not None:
             session.handlers = plan.rec_handlers
-            self.log.append((monotonic(), SessionStarted, session, (graph.name,)))
+            self.log.append((monotonic(), SessionStarted, session, plan.scope_fields))
         if plan.timeout is not None:
             self._start_timeout(session)
         if parent is None:

@@ -11,11 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..events import Event, SessionStarted
+from ..events import Event, OperationFinished, OperationStarted, SessionStarted
 from ._session import Session
 
 if TYPE_CHECKING:
-    LogEntry = tuple[float, type, Session, tuple[Any, ...]]
+    # (time, event class, session, fields), or an inline call's (see `Inline`)
+    LogEntry = tuple[Any, ...]
+
+
+class Inline:
+    """Marks the log entry of an inline call: `(started, Inline, session, name, finished)`.
+
+    One entry instead of two keeps the log of a chain of blocking calls cheap; it reads
+    as an `OperationStarted` and an `OperationFinished`.
+    """
 
 
 class Paths:
@@ -61,7 +70,14 @@ def materialise(log: list[LogEntry], paths: Paths | None = None, start: int = 0)
     if paths is None:
         paths = Paths()
     for i in range(start, len(log)):
-        time, cls, session, fields = log[i]
+        entry = log[i]
+        if entry[1] is Inline:
+            started, _, session, name, finished = entry
+            path = paths.of(session)
+            yield OperationStarted(started, path, name)
+            yield OperationFinished(finished, path, name)
+            continue
+        time, cls, session, fields = entry
         path = paths.opened(session) if cls is SessionStarted else paths.of(session)
         if any(type(f) is Session for f in fields):
             fields = tuple(paths.of(f) if type(f) is Session else f for f in fields)

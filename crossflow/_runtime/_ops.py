@@ -22,6 +22,7 @@ from .._results import Err, Ok
 from .._services import Streams, StreamSender
 from .._state import SessionState
 from ..events import OperationFinished, OperationStarted
+from ._events import Inline
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -46,7 +47,8 @@ def _type_error(name: str, expected: str, msg: Any) -> TypeError:
     return TypeError(f"{name} expects {expected}, got {msg!r} of type {type(msg).__name__}")
 
 
-def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
+def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Handler:
+    """The handler of `op`; with `record`, one that also records the events of S9.2."""
     index = op.index
     name = op.name
     targets = plan.targets[index]
@@ -58,9 +60,12 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
         assert fn is not None
         streams = op.provider.streams if op.provider is not None else ()
         if streams:
-            return _call_with_streams(index, name, fn, streams, targets)
+            handler = _call_with_streams(index, name, fn, streams, targets)
+            return recording(handler, name) if record else handler
 
         if target < 0:
+            if record:
+                return recording(make_handler(graph, op, plan), name)
 
             def call_to_nowhere(engine: Engine, s: Session, msg: Any) -> None:
                 try:
@@ -76,6 +81,43 @@ def make_handler(graph: Graph, op: Op, plan: Plan) -> Handler:
 
         # Handlers take their constants as default arguments rather than closure cells:
         # fewer objects to touch per message, which matters for large graphs (W5).
+        if record:
+            # the same, recording the call as one log entry (S9.2): cheap enough to be
+            # on by default
+            def call_recorded(
+                engine: Engine,
+                s: Session,
+                msg: Any,
+                fn: Callable[[Any], Any] = fn,
+                target: int = target,
+                useful: bool = useful,
+                collects: tuple[int, ...] = collects,
+                index: int = index,
+                name: str = name,
+                clock: Callable[[], float] = monotonic,
+                inline: type = Inline,
+            ) -> None:
+                started = clock()
+                try:
+                    result = fn(msg)
+                except Exception as error:
+                    log = engine.log
+                    assert log is not None  # invariant: recording handlers run when recording
+                    log.append((started, OperationStarted, s, (name,)))
+                    engine.fail(s, index, error)
+                    return
+                log = engine.log
+                assert log is not None  # invariant: recording handlers run when recording
+                log.append((started, inline, s, name, clock()))
+                engine.queue.append((s, target, result))
+                s.act[target] += 1
+                if useful:
+                    s.live += 1
+                if collects:
+                    engine._up(s, collects)
+
+            return call_recorded
+
         def call(
             engine: Engine,
             s: Session,

@@ -51,6 +51,7 @@ class Plan:
         "readers",
         "rec_handlers",
         "reopeners",
+        "scope_fields",
         "scoped",
         "size",
         "start_target",
@@ -64,7 +65,7 @@ class Plan:
     )
 
     def __init__(self, graph: Graph) -> None:
-        from ._ops import make_handler, recording
+        from ._ops import make_handler
 
         self.size = len(graph.ops)
         self.names = [op.name for op in graph.ops]
@@ -124,9 +125,10 @@ class Plan:
         self.handlers: list[Handler] = [make_handler(graph, op, self) for op in graph.ops]
         # the same, recording OperationStarted/OperationFinished around inline calls (S9.2)
         self.rec_handlers: list[Handler] = [
-            recording(h, op.name) if op.kind is Kind.CALL else h
+            make_handler(graph, op, self, record=True) if op.kind is Kind.CALL else h
             for h, op in zip(self.handlers, graph.ops, strict=True)
         ]
+        self.scope_fields = (graph.name,)  # SessionStarted's, built once
 
 
 def plan_of(graph: Graph) -> Plan:
