@@ -78,9 +78,43 @@ def test_api_names_from_the_contract_exist() -> None:
         "CircularCollectError",
         "InvalidArgument",
         "WorkflowCancelled",
+        # sessions and cancellation
+        "Session",
+        "SessionState",
+        "CancellationPolicy",
+        "Event",
     ]
     missing = [name for name in expected if not hasattr(cf, name)]
     assert missing == []
+
+
+def test_event_classes_of_the_contract_exist() -> None:
+    """S9.2: every event kind the contract names lives in `crossflow.events`, derives
+    from `cf.Event` and is documented."""
+    import crossflow.events as events
+
+    kinds = [
+        "SessionStarted",
+        "OperationStarted",
+        "OperationFinished",
+        "Disposed",
+        "CancellationRequested",
+        "ChildCancellationRequested",
+        "ChildCancellationFailed",
+        "CleanupStarted",
+        "TaskCancelled",
+        "TimerCancelled",
+        "CleanupFinished",
+        "CleanupFailed",
+        "Terminated",
+        "Cancelled",
+    ]
+    for kind in kinds:
+        cls = getattr(events, kind)
+        assert issubclass(cls, cf.Event), kind
+        assert cls.__doc__ and cls.__doc__.strip(), kind
+    assert set(kinds) <= set(events.__all__)
+    assert all(issubclass(getattr(events, name), cf.Event) for name in events.__all__)
 
 
 def test_one_exception_root() -> None:
