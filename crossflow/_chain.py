@@ -421,8 +421,10 @@ class Chain(Generic[T_co]):
         """Pass every message on unchanged."""
         return self._filter("noop")
 
-    def delay(self, seconds: float) -> Chain[T_co]:
+    def delay(self, seconds: float, *, name: str | None = None) -> Chain[T_co]:
         """Pass every message on after `seconds`: a cancellable timer per message.
+
+        `name` names the operation in events and disposals (default `delay#<n>`).
 
         A pending timer counts as activity of its session (S2.1). When the session is
         cleaned up, its pending timers are cancelled and a `TimerCancelled` event is
@@ -440,7 +442,10 @@ class Chain(Generic[T_co]):
             raise InvalidArgument(
                 f"chain.delay({seconds!r}): the delay must be a finite number of seconds >= 0"
             )
-        return self._next(self._op(Kind.DELAY, ["output"], params={"seconds": float(seconds)}))
+        if name is not None and not isinstance(name, str):
+            raise InvalidArgument(f"chain.delay(name=...) takes a str, got {name!r}")
+        index = self._op(Kind.DELAY, ["output"], name, params={"seconds": float(seconds)})
+        return self._next(index)
 
     def spread(self: Chain[Iterable[A]]) -> Chain[A]:
         """Send one message per element of each iterable; an empty one records `EmptySpread`."""

@@ -61,8 +61,15 @@ class Event:
     path: tuple[str, ...]
 
     def __str__(self) -> str:
+        return f"[{self.time:.6f}] {self.describe()}"
+
+    def describe(self) -> str:
+        """The event without its time: `"pie/bake[0]: TaskCancelled: bake"`.
+
+        Handy for printing or comparing traces that must not depend on the clock.
+        """
         detail = self._detail()
-        text = f"[{self.time:.6f}] {_path(self.path)}: {type(self).__name__}"
+        text = f"{_path(self.path)}: {type(self).__name__}"
         return f"{text}: {detail}" if detail else text
 
     def _detail(self) -> str:

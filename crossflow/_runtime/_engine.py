@@ -174,8 +174,8 @@ class Engine:
             self.root = session
         else:
             if parent.children is None:
-                parent.children = set()
-            parent.children.add(session)
+                parent.children = {}
+            parent.children[session] = None
             if parent_op >= 0:  # a cleanup workflow (-1) is no activity of its parent
                 self.inc(parent, parent_op)
         target = plan.start_target
@@ -325,7 +325,7 @@ class Engine:
 
     def _leave_child(self, session: Session, child: Session) -> None:
         assert session.children is not None  # invariant: child is registered
-        session.children.discard(child)
+        del session.children[child]
         child.more().detached = True
         if session.state is RUNNING:
             self.dec(session, child.parent_op)  # a trim: the operation lost its activity
@@ -373,7 +373,7 @@ class Engine:
         if extra is not None and extra.detached:
             return  # S6.6: left to end in the background; nobody waits for it
         assert parent.children is not None  # invariant: a child is registered with its parent
-        parent.children.discard(session)
+        del parent.children[session]
         op = session.parent_op
         if op < 0:
             # a cleanup workflow ended: its cancellation is kept for its parent (S4.4)

@@ -65,11 +65,13 @@ class Paths:
         return path if path is not None else self.opened(session)
 
 
-def materialise(log: list[LogEntry], paths: Paths | None = None, start: int = 0) -> Iterator[Event]:
-    """The events of `log[start:]`, in order."""
+def materialise(
+    log: list[LogEntry], paths: Paths | None = None, start: int = 0, stop: int | None = None
+) -> Iterator[Event]:
+    """The events of `log[start:stop]`, in order."""
     if paths is None:
         paths = Paths()
-    for i in range(start, len(log)):
+    for i in range(start, len(log) if stop is None else stop):
         entry = log[i]
         if entry[1] is Inline:
             started, _, session, name, finished = entry

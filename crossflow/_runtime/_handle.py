@@ -54,6 +54,7 @@ class Session(Generic[Resp]):
         "_events",
         "_graph",
         "_paths",
+        "_read",
         "_record",
         "_request",
         "_requested",
@@ -86,6 +87,7 @@ class Session(Generic[Resp]):
         self._stream_items: dict[str, list[Any]] = {name: [] for name in streams}
         self._changed: anyio.Event | None = None
         self._events: list[Event] = []
+        self._read = 0  # how many log entries `_events` holds the events of
         self._paths = Paths()
 
     def __repr__(self) -> str:
@@ -187,8 +189,10 @@ class Session(Generic[Resp]):
                 f"this session of {self._graph.name!r} was started with events=False, so "
                 "it recorded no events; start it with events=True (the default) to read them"
             )
-        if len(self._events) < len(log):
-            self._events.extend(materialise(log, self._paths, len(self._events)))
+        if self._read < len(log):
+            # one log entry may give two events (an inline call): count entries
+            read, self._read = self._read, len(log)
+            self._events.extend(materialise(log, self._paths, read, self._read))
         return tuple(self._events)
 
     @property

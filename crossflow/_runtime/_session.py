@@ -149,7 +149,9 @@ class Session:
         self.pending: list[tuple[int, Any]] | None = None
         self.tg: TaskGroup | None = None
         self.hosted = False
-        self.children: set[Session] | None = None
+        # child sessions in the order they were opened (a dict: cleanup visits them in
+        # that order, so traces are deterministic)
+        self.children: dict[Session, None] | None = None
         self.response: Any = None
         self.cancellation: Cancellation | None = None
         # failures of services while the session was being cleaned up (S4.3)
