@@ -143,6 +143,15 @@ class Engine:
     def __repr__(self) -> str:
         return f"<Engine root={self.root!r} queued={len(self.queue)}>"
 
+    def soon(self, action: Callable[[], None]) -> None:
+        """Run `action` now, or, when called from inside an operation (a blocking
+        service that cancels its own session), right after that operation returns."""
+        if not self.flushing:
+            action()
+            return
+        _DEFERRED.act[0] += 1
+        self.queue.appendleft((_DEFERRED, 0, action))  # type: ignore[arg-type]
+
     def rec(self, event: type, session: Session, *fields: Any) -> None:
         """Record an event of `session` (S9.2), when recording."""
         log = self.log
@@ -1178,6 +1187,34 @@ class Engine:
             if target >= 0:
                 self.send(session, target, msg)
             self.dec(session, op)
+
+
+class _Deferred:
+    """Stands in for a session in the ready queue, so that an action requested from
+    inside an operation runs as the next queued item (see `Engine.soon`), at no cost to
+    the loop."""
+
+    class _Plan:
+        useful = (False,)
+        collects = ()
+
+    __slots__ = ("act", "handlers", "plan", "state")
+
+    def __init__(self) -> None:
+        self.state = RUNNING
+        self.plan = self._Plan()
+        self.act = [0]  # the loop counts activity down after each item
+        self.handlers = (_run_deferred,)
+
+    def __repr__(self) -> str:
+        return "<deferred action>"
+
+
+def _run_deferred(engine: Engine, session: Any, action: Callable[[], None]) -> None:
+    action()
+
+
+_DEFERRED = _Deferred()
 
 
 def _warn_left(session: Session, op: int, error: Exception) -> None:

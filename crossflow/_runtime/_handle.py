@@ -94,9 +94,10 @@ class Session(Generic[Resp]):
         root = self._root
         if root is None:
             return f"<Session of {self._graph.name!r}, not started>"
-        n = len(self._engine.log) if self._engine is not None and self._engine.log else 0
+        log = self._engine.log if self._engine is not None else None
         requested = ", cancel requested" if self.cancel_requested else ""
-        return f"<Session of {self._graph.name!r}: {root.state.name}{requested}, {n} events>"
+        events = "" if log is None else f", {len(self.events)} events"
+        return f"<Session of {self._graph.name!r}: {root.state.name}{requested}{events}>"
 
     # ------------------------------------------------------------------ the block
 
@@ -258,10 +259,15 @@ class Session(Generic[Resp]):
         engine = self._engine
         assert root is not None and engine is not None  # invariant: started
         self._requested = True
-        # API §3: on a session that ended nothing changes; one that is TERMINATING or
-        # uninterruptible records the request and runs on (S6.4)
-        engine.interrupt(root, UserCancelled(reason))
-        engine.flush()
+
+        def request() -> None:
+            # API §3: on a session that ended nothing changes; one that is TERMINATING
+            # or uninterruptible records the request and runs on (S6.4)
+            engine.interrupt(root, UserCancelled(reason))
+            engine.flush()
+
+        # from a blocking service of this very run: once that service has returned
+        engine.soon(request)
 
     # ------------------------------------------------------------------ streams
 
