@@ -539,10 +539,11 @@ async def test_entering_a_session_twice() -> None:
 
 
 async def test_a_stream_of_a_session_never_started() -> None:
-    """API §3: reading a stream of a session never entered → `CrossflowError`."""
-    stream = Progress().workflow().start(1).streams.progress
+    """API §3: asking for a stream of a session never entered → `CrossflowError` at
+    once, not at the first message."""
+    session = Progress().workflow().start(1)
     with pytest.raises(cf.CrossflowError, match="never started"):
-        await anext(stream)
+        session.streams.progress  # noqa: B018
 
 
 @pytest.mark.parametrize("events", [1, None, "yes"])

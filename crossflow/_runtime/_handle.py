@@ -334,6 +334,7 @@ class SessionStreams:
                 f"workflow {session._graph.name!r} declares no stream {name!r} "
                 f"(declared streams: {declared})"
             )
+        session._started(f"session.streams.{name}")
         return _StreamIterator(session, name)
 
 
