@@ -105,10 +105,14 @@ class Engine:
 
     __slots__ = (
         "checks",
+        "closing",
         "collect_checks",
+        "detached",
         "done",
         "failures",
         "flushing",
+        "idle",
+        "left",
         "log",
         "pending",
         "queue",
@@ -139,6 +143,13 @@ class Engine:
         self.sink: Callable[[str | None, Any], None] | None = None
         # sessions whose timeout waits for the run's task group (S6.5)
         self.timers: list[Session] | None = None
+        # work that cancellation policies left running in the background (S6.6), and
+        # whether the run's caller wants out: then that work is cancelled too
+        self.left: dict[CancelScope, None] = {}
+        self.detached: dict[Session, None] = {}
+        self.closing: str | None = None
+        # set once the root session has ended and no work is left in the background
+        self.idle: anyio.Event | None = None
 
     def __repr__(self) -> str:
         return f"<Engine root={self.root!r} queued={len(self.queue)}>"
@@ -257,10 +268,30 @@ class Engine:
         if honoured:
             self.cancel(session, cause)
 
+    def _maybe_idle(self) -> None:
+        root = self.root
+        if (
+            self.idle is not None
+            and root is not None
+            and root.state.ended
+            and not self.left
+            and not self.detached
+        ):
+            self.idle.set()
+
     def cancel_from_outside(self, reason: str) -> None:
+        """The run's caller was cancelled: cancel the root session, and the work that
+        cancellation policies left in the background, which would otherwise keep the
+        caller waiting (S6.6)."""
         root = self.root
         if root is not None:
             self.interrupt(root, UserCancelled(reason))
+        if self.closing is None:
+            self.closing = reason
+            for scope in list(self.left):
+                scope.cancel()
+            for child in list(self.detached):
+                self.interrupt(child, UserCancelled(reason))
 
     def _clean(self, session: Session) -> None:
         # S6.1 operation cleanup: queued inputs are dropped lazily (the queue skips
@@ -302,6 +333,9 @@ class Engine:
         extra = session.more()
         del extra.running[scope]
         extra.left.add(scope)
+        self.left[scope] = None
+        if self.closing is not None:
+            scope.cancel()  # the caller wants out: nothing may keep it waiting
         session.ntasks -= 1
         if session.state is RUNNING:
             self.dec(session, op)  # a trim: the operation lost its activity
@@ -336,6 +370,9 @@ class Engine:
         assert session.children is not None  # invariant: child is registered
         del session.children[child]
         child.more().detached = True
+        self.detached[child] = None
+        if self.closing is not None:
+            self.interrupt(child, UserCancelled(self.closing))
         if session.state is RUNNING:
             self.dec(session, child.parent_op)  # a trim: the operation lost its activity
 
@@ -378,8 +415,11 @@ class Engine:
                 self.done.set()
             if self.sink is not None:
                 self.sink(None, None)  # the streams end with the session
+            self._maybe_idle()
             return
         if extra is not None and extra.detached:
+            self.detached.pop(session, None)
+            self._maybe_idle()
             return  # S6.6: left to end in the background; nobody waits for it
         assert parent.children is not None  # invariant: a child is registered with its parent
         del parent.children[session]
@@ -828,7 +868,9 @@ class Engine:
                 # cleanup of the session cancels this task group's scope (see _clean)
                 await anyio.sleep_forever()
 
-    def activation_call(self, session: Session, op: int, msg: Any) -> Awaitable[Any] | None:
+    def activation_call(
+        self, session: Session, op: int, msg: Any, scope: object = None
+    ) -> Awaitable[Any] | None:
         """The service call of an activation, or None if its session ended meanwhile."""
         if session.state is not RUNNING:
             return None  # cleaned up before it could start: the service never runs
@@ -841,7 +883,7 @@ class Engine:
         if streams is None:
             call: Awaitable[Any] = fn(msg)
         else:
-            call = fn(msg, streams=stream_senders(self, session, op, streams))
+            call = fn(msg, streams=stream_senders(self, session, op, streams, scope))
         return call
 
     def activation_cancelled(self, session: Session, op: int) -> None:
@@ -925,7 +967,9 @@ class Engine:
                 try:
                     ticket = packed.ticket
                     supplanted = ticket is not None and ticket.supplanted
-                    call = None if supplanted else self.activation_call(session, op, packed.msg)
+                    call = (
+                        None if supplanted else self.activation_call(session, op, packed.msg, scope)
+                    )
                     if call is not None:
                         result = await call
                         ok = True
@@ -944,7 +988,8 @@ class Engine:
             if packed.ticket is not None:
                 release(packed.ticket)
             if scope in extra.left:
-                extra.left.discard(scope)  # it ran in the background: nobody waits for it
+                self.left.pop(scope, None)  # it ran in the background: nobody waits for it
+                self._maybe_idle()
             else:
                 if scope.cancelled_caught:
                     self._record_cancelled(session, op)  # a trim or a pre-empting request

@@ -16,7 +16,7 @@ from .._state import SessionState
 from ..events import Event
 from ._engine import Engine
 from ._events import Paths, materialise
-from ._run import outcome
+from ._run import outcome, watch
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -119,6 +119,7 @@ class Session(Generic[Resp]):
         engine.open_task_group(tg)
         self._root = engine.open(self._graph, self._request, None, -1, self._delivery)
         engine.flush()
+        tg.start_soon(watch, engine, LEFT_CANCELLED)
         return self
 
     async def __aexit__(
@@ -130,17 +131,16 @@ class Session(Generic[Resp]):
         root = self._root
         tg = self._tg
         assert root is not None and tg is not None  # invariant: __aenter__ ran
-        if root.state is SessionState.RUNNING:
-            if exc is None:
-                reason = LEFT
-            elif isinstance(exc, anyio.get_cancelled_exc_class()):
-                reason = LEFT_CANCELLED
-            else:
-                reason = LEFT_RAISING.format(type(exc).__qualname__)
+        if root.state is SessionState.RUNNING and not isinstance(
+            exc, anyio.get_cancelled_exc_class()
+        ):
+            reason = LEFT if exc is None else LEFT_RAISING.format(type(exc).__qualname__)
             self._cancel(reason)
         # The task group's exit waits for every task of the run: the sessions' hosts
         # (shielded, so they run to their end), timers, and work left in the background
-        # by cancellation policies (S6.6). The block's own exception propagates.
+        # by cancellation policies (S6.6). The watcher turns a cancellation of this task,
+        # now or while it waits, into a cancellation of the run and of that work. The
+        # block's own exception propagates.
         await tg.__aexit__(None, None, None)
 
     # ------------------------------------------------------------------ reading

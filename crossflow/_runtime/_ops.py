@@ -240,6 +240,8 @@ def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Hand
                 return  # `run` does not capture a root session's streams
             if parent.state is not RUNNING:
                 return
+            if s.extra is not None and s.extra.detached:
+                return  # S6.6: a child left in the background sends nothing more
             scope_op = parent.graph.ops[s.parent_op]
             port = scope_op.ports.index(stream)
             t = parent.plan.targets[s.parent_op][port]
@@ -449,12 +451,37 @@ def _stream_send(engine: Engine, s: Session, target: int, flush: bool, msg: Any)
         engine.flush()
 
 
-def stream_senders(engine: Engine, s: Session, op: int, streams: tuple[str, ...]) -> Streams:
-    """The `streams` argument of an async activation: each send is delivered at once."""
+def _stream_send_unless_left(
+    engine: Engine, s: Session, target: int, scope: object, msg: Any
+) -> None:
+    # S6.6: work left to run in the background sends nothing more into its session
+    extra = s.extra
+    if extra is not None and scope in extra.left:
+        return
+    _stream_send(engine, s, target, True, msg)
+
+
+def stream_senders(
+    engine: Engine, s: Session, op: int, streams: tuple[str, ...], scope: object = None
+) -> Streams:
+    """The `streams` argument of an async activation: each send is delivered at once.
+
+    `scope` is the activation's own cancel scope, when it has one: once a cancellation
+    policy leaves the activation in the background, its sends are dropped.
+    """
     targets = s.plan.targets[op]
+    if scope is None:
+        return Streams(
+            {
+                stream: StreamSender(stream, partial(_stream_send, engine, s, targets[i + 1], True))
+                for i, stream in enumerate(streams)
+            }
+        )
     return Streams(
         {
-            stream: StreamSender(stream, partial(_stream_send, engine, s, targets[i + 1], True))
+            stream: StreamSender(
+                stream, partial(_stream_send_unless_left, engine, s, targets[i + 1], scope)
+            )
             for i, stream in enumerate(streams)
         }
     )

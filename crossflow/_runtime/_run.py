@@ -117,6 +117,19 @@ async def run_workflow(
     return outcome(engine, root)
 
 
+async def watch(engine: Engine, reason: str) -> None:
+    """Wait until the root session has ended and nothing is left in the background; a
+    cancellation of the waiting task cancels the run (`reason`), then propagates."""
+    idle = engine.idle = anyio.Event()
+    engine._maybe_idle()
+    try:
+        await idle.wait()
+    except anyio.get_cancelled_exc_class():
+        engine.cancel_from_outside(reason)
+        engine.flush()
+        raise
+
+
 async def _drive(engine: Engine, root: Session) -> None:
     """Run the rest of the session with a task group for its activations.
 
@@ -126,15 +139,9 @@ async def _drive(engine: Engine, root: Session) -> None:
     """
     if root.state.ended:
         return
-    done = engine.done = engine.done or anyio.Event()
+    engine.done = engine.done or anyio.Event()
     async with anyio.create_task_group() as tg:
         engine.open_task_group(tg)
-        try:
-            if not root.state.ended:
-                await done.wait()
-        except anyio.get_cancelled_exc_class():
-            engine.cancel_from_outside(OUTSIDE)
-            engine.flush()
-            raise
+        await watch(engine, OUTSIDE)
     # invariant: every activation ran in this task group, so the root session ended
     assert root.state.ended, root
