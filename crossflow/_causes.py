@@ -298,7 +298,8 @@ class TimedOut:
 
 @attrs.frozen
 class Interrupted:
-    """The session's parent session ended while it still ran, so it was cleaned up early.
+    """The session's parent session began its own cleanup while this one still ran (or a
+    trim stopped it), so it was cleaned up early.
 
     Such a cancellation is never delivered to anyone: the parent no longer listens.
     It shows in traces and decides which cleanup runs.
@@ -307,7 +308,7 @@ class Interrupted:
     scope: str
 
     def __str__(self) -> str:
-        return f"interrupted because its parent session of {self.scope!r} ended"
+        return f"interrupted because its parent session of {self.scope!r} is ending"
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "Interrupted", "scope": self.scope}

@@ -80,11 +80,11 @@ NESTED = [
     "  party: CleanupStarted",
     "  party: ChildCancellationRequested (party/teatime[0])",
     "  party/teatime[0]: CancellationRequested"
-    " (interrupted because its parent session of 'party' ended)",
+    " (interrupted because its parent session of 'party' is ending)",
     "  party/teatime[0]: CleanupStarted",
     "  party/teatime[0]: TaskCancelled (brew)",
     "  party/teatime[0]: CleanupFinished",
-    "  party/teatime[0]: Cancelled (interrupted because its parent session of 'party' ended)",
+    "  party/teatime[0]: Cancelled (interrupted because its parent session of 'party' is ending)",
     "  party: CleanupFinished",
     "  party: Cancelled (cancelled from outside: the party is over)",
 ]
@@ -99,7 +99,7 @@ UNINTERRUPTIBLE = [
     "  guest: CancellationRequested (cancelled from outside: the guest left)",
     "  guest: ChildCancellationRequested (guest/cup[0])",
     "  guest/cup[0]: CancellationRequested"
-    " (interrupted because its parent session of 'guest' ended; the session runs on)",
+    " (interrupted because its parent session of 'guest' is ending; the session runs on)",
     "  guest: ChildCancellationFailed (guest/cup[0]: it is uninterruptible)",
     "  guest/cup[0]: Terminated",
     "  guest: Cancelled (cancelled from outside: the guest left)",
@@ -107,7 +107,7 @@ UNINTERRUPTIBLE = [
     "  guest: CancellationRequested (cancelled from outside: the guest left)",
     "  guest: ChildCancellationRequested (guest/cup[0])",
     "  guest/cup[0]: CancellationRequested"
-    " (interrupted because its parent session of 'guest' ended; the session runs on)",
+    " (interrupted because its parent session of 'guest' is ending; the session runs on)",
     "  guest: ChildCancellationFailed (guest/cup[0]: it is uninterruptible)",
     "  guest/cup[0]: Cancelled ('cup' timed out after 0.5 s)",
     "  guest: Cancelled (cancelled from outside: the guest left)",

@@ -267,7 +267,7 @@ DEMO_OUTPUT = [
     "ws-6 COMPLETED: schedule appointment COMPLETED, confirm carrier COMPLETED, notify customer COMPLETED",
     "effects: confirm carrier undone, notify customer undone, schedule appointment undone",
     "scheduling: cancellation requested (cancelled from outside: business process), honoured: True",
-    "scheduling/close[0]: cancellation requested (interrupted because its parent session of 'scheduling' ended), honoured: False",
+    "scheduling/close[0]: cancellation requested (interrupted because its parent session of 'scheduling' is ending), honoured: False",
     "scheduling: could not cancel scheduling/close[0]: it is uninterruptible",
     "scheduling/close[0]: Terminated",
     "scheduling/on_cancel[0]: Terminated",
