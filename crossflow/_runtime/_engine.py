@@ -45,12 +45,10 @@ from .._policy import CancellationPolicy
 from .._state import SessionState
 from ..events import (
     CancellationRequested,
-    Cancelled,
     ChildAbandoned,
     ChildCancellationFailed,
     ChildCancellationRequested,
     CleanupFailed,
-    CleanupFinished,
     CleanupStarted,
     Disposed,
     OperationFinished,
@@ -58,12 +56,12 @@ from ..events import (
     SessionStarted,
     TaskAbandoned,
     TaskCancelled,
-    Terminated,
     TimerCancelled,
 )
 from ._delivery import QUEUED, Ticket, release, submit
+from ._events import Ended
 from ._ops import _clone, stream_senders
-from ._plan import plan_of
+from ._plan import plan_of, recording_handlers
 from ._session import CollectState, Session
 
 if TYPE_CHECKING:
@@ -83,6 +81,7 @@ FLUSH_LIMIT = 10_000
 TERMINATING = SessionState.TERMINATING
 CANCELLING = SessionState.CANCELLING
 WAIT = CancellationPolicy.WAIT
+_NO_CANCELLATION = (None,)  # the fields of CleanupStarted after terminate, built once
 TRY_CANCEL = CancellationPolicy.TRY_CANCEL
 ABANDON = CancellationPolicy.ABANDON
 
@@ -186,7 +185,7 @@ class Engine:
         plan = plan_of(graph)
         session = Session(graph, plan, parent, parent_op)
         if self.log is not None:
-            session.handlers = plan.rec_handlers
+            session.handlers = plan.rec_handlers or recording_handlers(plan)
             self.log.append((monotonic(), SessionStarted, session, plan.scope_fields))
         if plan.timeout is not None:
             self._start_timeout(session)
@@ -208,14 +207,17 @@ class Engine:
             self.send(session, target, request)
         return session
 
-    def _open_delivered(self, session: Session, target: int, request: Any, delivery: Any) -> None:
+    def _open_delivered(
+        self, session: Session, target: int, request: Any, delivery: Delivery
+    ) -> None:
         # waiting for the turn is activity of the start operation
         start = session.graph.start
         self.inc(session, start)
 
-        def on_start(ticket: Ticket) -> None:
+        def on_start(ticket: Ticket | None) -> None:
             if session.state is not RUNNING:
-                release(ticket)
+                if ticket is not None:
+                    release(ticket)
                 return
             self.send(session, target, request)
             self.dec(session, start)
@@ -228,7 +230,7 @@ class Engine:
 
         ticket = submit(delivery, f"a run of {session.graph.name!r}", on_start, on_supplant)
         if ticket is None:
-            on_start(None)  # type: ignore[arg-type]  # a parallel provider: no queue
+            on_start(None)  # a parallel provider: no queue
         else:
             session.more().ticket = ticket
 
@@ -297,7 +299,9 @@ class Engine:
         # S6.1 operation cleanup: queued inputs are dropped lazily (the queue skips
         # sessions that are not running), tasks are cancelled, children are cleaned up.
         if self.log is not None:
-            self.log.append((monotonic(), CleanupStarted, session, (session.cancellation,)))
+            cancellation = session.cancellation
+            fields = _NO_CANCELLATION if cancellation is None else (cancellation,)
+            self.log.append((monotonic(), CleanupStarted, session, fields))
         pending, session.pending = session.pending, None
         for op, msg in pending or ():
             self._drop_activation(session, op, msg)  # it never started; it never will
@@ -390,21 +394,18 @@ class Engine:
                     return
         # S6.3: only now is the outcome delivered
         extra = session.extra
-        log = self.log
-        if log is not None:
-            log.append((monotonic(), CleanupFinished, session, ()))
         if session.cleanup_failures is not None or (
             extra is not None and extra.cleanup_cancellations
         ):
             self._report_cleanup(session)
         if session.state is TERMINATING:
             session.state = SessionState.TERMINATED
-            if log is not None:
-                log.append((monotonic(), Terminated, session, ()))
         else:
             session.state = SessionState.CANCELLED
-            if log is not None:
-                log.append((monotonic(), Cancelled, session, (session.cancellation,)))
+        log = self.log
+        if log is not None:
+            # CleanupFinished and the outcome happen at the same instant: one entry
+            log.append((monotonic(), Ended, session, _NO_CANCELLATION))
         session.buffers = None  # S6.3: the session's buffers are emptied
         session.engine = None
         if extra is not None and extra.ticket is not None:

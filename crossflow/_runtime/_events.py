@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..events import Event, OperationFinished, OperationStarted, SessionStarted
+from ..events import (
+    Cancelled,
+    CleanupFinished,
+    Event,
+    OperationFinished,
+    OperationStarted,
+    SessionStarted,
+    Terminated,
+)
 from ._session import Session
 
 if TYPE_CHECKING:
@@ -25,6 +33,11 @@ class Inline:
     One entry instead of two keeps the log of a chain of blocking calls cheap; it reads
     as an `OperationStarted` and an `OperationFinished`.
     """
+
+
+class Ended:
+    """Marks the log entry of a session's end: `(time, Ended, session, (None,))`, read
+    as a `CleanupFinished` and a `Terminated` or `Cancelled` at that time."""
 
 
 class Paths:
@@ -80,6 +93,14 @@ def materialise(
             yield OperationFinished(finished, path, name)
             continue
         time, cls, session, fields = entry
+        if cls is Ended:
+            path = paths.of(session)
+            yield CleanupFinished(time, path)
+            if session.cancellation is None:
+                yield Terminated(time, path)
+            else:
+                yield Cancelled(time, path, session.cancellation)
+            continue
         path = paths.opened(session) if cls is SessionStarted else paths.of(session)
         if any(type(f) is Session for f in fields):
             fields = tuple(paths.of(f) if type(f) is Session else f for f in fields)

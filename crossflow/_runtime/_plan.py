@@ -43,6 +43,7 @@ class Plan:
         "deliveries",
         "ends",
         "fns",
+        "graph",
         "handlers",
         "join_buffers",
         "kinds",
@@ -124,11 +125,24 @@ class Plan:
         self.timeout = None if timeout is None or timeout == float("inf") else float(timeout)
         self.handlers: list[Handler] = [make_handler(graph, op, self) for op in graph.ops]
         # the same, recording OperationStarted/OperationFinished around inline calls (S9.2)
-        self.rec_handlers: list[Handler] = [
-            make_handler(graph, op, self, record=True) if op.kind is Kind.CALL else h
-            for h, op in zip(self.handlers, graph.ops, strict=True)
-        ]
+        # the same, recording the calls (S9.2): built by the first run that records
+        self.rec_handlers: list[Handler] | None = None
+        self.graph = graph
         self.scope_fields = (graph.name,)  # SessionStarted's, built once
+
+
+def recording_handlers(plan: Plan) -> list[Handler]:
+    """The handlers of `plan` that also record inline calls (S9.2), built once."""
+    handlers = plan.rec_handlers
+    if handlers is None:
+        from ._ops import make_handler
+
+        graph = plan.graph
+        handlers = plan.rec_handlers = [
+            make_handler(graph, op, plan, record=True) if op.kind is Kind.CALL else h
+            for h, op in zip(plan.handlers, graph.ops, strict=True)
+        ]
+    return handlers
 
 
 def plan_of(graph: Graph) -> Plan:
