@@ -13,14 +13,11 @@ import pytest
 import crossflow as cf
 from crossflow import events as ev
 from crossflow.testing import assert_completes as run
+from crossflow.testing import event_kinds as kinds
 
 pytestmark = pytest.mark.anyio
 
 LONG = 30.0  # a delay that must never run out in a test
-
-
-def kinds(events: Any) -> list[str]:
-    return [type(e).__name__ for e in events]
 
 
 async def outcome(session: cf.Session[Any]) -> Any:

@@ -15,14 +15,15 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import attrs
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
+from support import Parked
 
 import crossflow as cf
 from crossflow import events as ev
-from crossflow.testing import DrawnWorkflow, workflows
+from crossflow.testing import DrawnWorkflow, untimed, workflows
+from crossflow.testing import event_kinds as kinds
 
 pytestmark = pytest.mark.anyio
 
@@ -31,15 +32,6 @@ FINAL = (ev.Terminated, ev.Cancelled)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def kinds(events: Sequence[ev.Event]) -> list[str]:
-    return [type(e).__name__ for e in events]
-
-
-def untimed(events: Sequence[ev.Event]) -> list[ev.Event]:
-    """The events with their timestamps set to 0, to compare them by value."""
-    return [attrs.evolve(e, time=0.0) for e in events]
 
 
 def of(events: Sequence[ev.Event], path: tuple[str, ...]) -> list[ev.Event]:
@@ -68,22 +60,6 @@ async def outcome(session: cf.Session[Any]) -> Any:
         return await session.result()
     except cf.WorkflowCancelled as error:
         return error
-
-
-class Parked:
-    """An async service that says when it started and then parks until cancelled."""
-
-    def __init__(self) -> None:
-        self.started = anyio.Event()
-        self.log: list[str] = []
-
-    async def __call__(self, x: int) -> int:
-        self.started.set()
-        try:
-            await anyio.sleep_forever()
-        finally:
-            self.log.append("finally")
-        return x
 
 
 def inc(x: int) -> int:

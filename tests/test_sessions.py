@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import crossflow as cf
 from crossflow import events as ev
 from crossflow.testing import assert_cancelled
+from crossflow.testing import event_kinds as kinds
 
 pytestmark = pytest.mark.anyio
 
@@ -132,11 +133,6 @@ def doubled() -> cf.Workflow[int, int]:
         builder.chain(scope.start).map(lambda x: 2 * x).connect(scope.terminate)
 
     return wf
-
-
-def kinds(events: tuple[ev.Event, ...], path: tuple[str, ...] | None = None) -> list[str]:
-    """The kinds of `events`, of one session path only when `path` is given."""
-    return [type(e).__name__ for e in events if path is None or e.path == path]
 
 
 def requests(session: cf.Session[Any]) -> list[ev.CancellationRequested]:

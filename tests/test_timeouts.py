@@ -13,13 +13,14 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import attrs
 import pytest
+from support import Parked
 
 import crossflow as cf
 from crossflow import events as ev
-from crossflow.testing import assert_cancelled
+from crossflow.testing import assert_cancelled, untimed
 from crossflow.testing import assert_completes as run
+from crossflow.testing import event_kinds as kinds
 
 pytestmark = pytest.mark.anyio
 
@@ -29,35 +30,11 @@ TIMES_OUT = cf.ScopeSettings(timeout=SHORT)
 BuildFn = Any
 
 
-class Parked:
-    """An async service that says when it started, then parks until cancelled."""
-
-    def __init__(self) -> None:
-        self.started = anyio.Event()
-        self.log: list[str] = []
-
-    async def __call__(self, x: int) -> int:
-        self.started.set()
-        try:
-            await anyio.sleep_forever()
-        finally:
-            self.log.append("finally")
-        return x
-
-
 def parked_body(park: Parked) -> BuildFn:
     def body(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
         builder.chain(scope.start).then(park, name="park").connect(scope.terminate)
 
     return body
-
-
-def kinds(events: Any) -> list[str]:
-    return [type(e).__name__ for e in events]
-
-
-def untimed(events: Any) -> list[ev.Event]:
-    return [attrs.evolve(e, time=0.0) for e in events]
 
 
 async def outcome(session: cf.Session[Any]) -> Any:

@@ -470,20 +470,14 @@ def stream_senders(
     policy leaves the activation in the background, its sends are dropped.
     """
     targets = s.plan.targets[op]
-    if scope is None:
-        return Streams(
-            {
-                stream: StreamSender(stream, partial(_stream_send, engine, s, targets[i + 1], True))
-                for i, stream in enumerate(streams)
-            }
-        )
+
+    def send_to(target: int) -> Callable[[Any], None]:
+        if scope is None:
+            return partial(_stream_send, engine, s, target, True)
+        return partial(_stream_send_unless_left, engine, s, target, scope)
+
     return Streams(
-        {
-            stream: StreamSender(
-                stream, partial(_stream_send_unless_left, engine, s, targets[i + 1], scope)
-            )
-            for i, stream in enumerate(streams)
-        }
+        {stream: StreamSender(stream, send_to(targets[i + 1])) for i, stream in enumerate(streams)}
     )
 
 
