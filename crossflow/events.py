@@ -98,8 +98,8 @@ class SessionStarted(Event):
 
 
 @attrs.frozen
-class OperationStarted(Event):
-    """A service, a map or a delay started working on one message."""
+class _OperationEvent(Event):
+    """An event about one operation of the session, named by `operation`."""
 
     operation: str
 
@@ -111,7 +111,12 @@ class OperationStarted(Event):
 
 
 @attrs.frozen
-class OperationFinished(Event):
+class OperationStarted(_OperationEvent):
+    """A service, a map or a delay started working on one message."""
+
+
+@attrs.frozen
+class OperationFinished(_OperationEvent):
     """A service, a map or a delay finished with one message.
 
     Attributes:
@@ -119,7 +124,6 @@ class OperationFinished(Event):
         error: the exception it raised, or None when it returned.
     """
 
-    operation: str
     error: BaseException | None = attrs.field(default=None, eq=False)
 
     def _detail(self) -> str:
@@ -131,7 +135,6 @@ class OperationFinished(Event):
         error = self.error
         return {
             **super().to_dict(),
-            "operation": self.operation,
             "error": None
             if error is None
             else {"type": type(error).__qualname__, "message": str(error)},
@@ -262,7 +265,7 @@ class CleanupStarted(Event):
 
 
 @attrs.frozen
-class TaskCancelled(Event):
+class TaskCancelled(_OperationEvent):
     """Operation cleanup cancelled a running task of this operation.
 
     Attributes:
@@ -271,40 +274,23 @@ class TaskCancelled(Event):
             False for `TRY_CANCEL`: the task ends in the background.
     """
 
-    operation: str
     waited: bool = True
 
     def _detail(self) -> str:
         return self.operation if self.waited else f"{self.operation} (not waited for)"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "operation": self.operation, "waited": self.waited}
+        return {**super().to_dict(), "waited": self.waited}
 
 
 @attrs.frozen
-class TaskAbandoned(Event):
+class TaskAbandoned(_OperationEvent):
     """A task of a node with policy `ABANDON` was left to run on; its result is dropped."""
 
-    operation: str
-
-    def _detail(self) -> str:
-        return self.operation
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "operation": self.operation}
-
 
 @attrs.frozen
-class TimerCancelled(Event):
+class TimerCancelled(_OperationEvent):
     """Operation cleanup cancelled a pending `delay` timer."""
-
-    operation: str
-
-    def _detail(self) -> str:
-        return self.operation
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "operation": self.operation}
 
 
 @attrs.frozen
