@@ -135,11 +135,11 @@ async def _drive(engine: Engine, root: Session) -> None:
 
     Session task groups are shielded (see `Engine._host`): a cancellation from outside
     reaches the sessions only through `cancel_from_outside`, and this task group's exit
-    waits until every session has ended, uninterruptible ones included (S6.4).
+    waits until every session has ended, uninterruptible ones included (S6.4), and for
+    work that cancellation policies left in the background (S6.6).
     """
     if root.state.ended:
         return
-    engine.done = engine.done or anyio.Event()
     async with anyio.create_task_group() as tg:
         engine.open_task_group(tg)
         await watch(engine, OUTSIDE)
