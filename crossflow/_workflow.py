@@ -16,11 +16,34 @@ if TYPE_CHECKING:
     from ._handles import Scope
     from ._runtime._handle import Session
     from ._settings import ScopeSettings
+    from .events import Event
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 
-_run_workflow: Callable[[Graph, Any, Delivery | None, bool], Coroutine[Any, Any, Any]] | None = None
+_run_workflow: (
+    Callable[
+        [Graph, Any, Delivery | None, bool, Callable[[Event], object] | None],
+        Coroutine[Any, Any, Any],
+    ]
+    | None
+) = None
+
+
+def _check_events(events: object, on_event: object, where: str) -> None:
+    if events is not True and events is not False:
+        raise InvalidArgument(f"{where}(events=...) takes True or False, got {events!r}")
+    if on_event is not None:
+        if not callable(on_event):
+            raise InvalidArgument(
+                f"{where}(on_event=...) takes a function called with each cf.Event, "
+                f"got {on_event!r} of type {type(on_event).__name__}"
+            )
+        if not events:
+            raise InvalidArgument(
+                f"{where}(events=False, on_event=...): on_event receives the events that the "
+                "run records, so it needs events=True (the default)"
+            )
 
 
 @final
@@ -105,7 +128,13 @@ class Workflow(Generic[Req, Resp]):
         )
         return Workflow(graph, stream_types)
 
-    def run(self, request: Req, *, events: bool = True) -> Coroutine[Any, Any, Resp]:
+    def run(
+        self,
+        request: Req,
+        *,
+        events: bool = True,
+        on_event: Callable[[Event], object] | None = None,
+    ) -> Coroutine[Any, Any, Resp]:
         """Run one session of the workflow and return its response: `await wf.run(x)`.
 
         Works inside any anyio event loop (asyncio or trio). Each call is an
@@ -117,15 +146,15 @@ class Workflow(Generic[Req, Resp]):
         exception propagates.
 
         The run records its event log (`crossflow.events`) unless `events=False`; a
-        `WorkflowCancelled` carries it as `.events`.
+        `WorkflowCancelled` carries it as `.events`. `on_event`, if given, is called with
+        every event as the run goes (see `Workflow.start`).
 
         Raises:
             WorkflowCancelled: the session was cancelled; `.cancellation.cause` says why.
                 When a service raised, its exception is the `__cause__`.
-            InvalidArgument: `events` is not a bool.
+            InvalidArgument: `events` is not a bool, or `on_event` is not callable.
         """
-        if events is not True and events is not False:
-            raise InvalidArgument(f"run(events=...) takes True or False, got {events!r}")
+        _check_events(events, on_event, "run")
         global _run_workflow
         if _run_workflow is None:
             # imported on first use: the runtime depends on workflows, not the reverse
@@ -133,9 +162,15 @@ class Workflow(Generic[Req, Resp]):
 
             _run_workflow = run_workflow
         # the runtime's coroutine itself, not a wrapper around it: one frame less per run
-        return _run_workflow(self._graph, request, self._delivery, events)
+        return _run_workflow(self._graph, request, self._delivery, events, on_event)
 
-    def start(self, request: Req, *, events: bool = True) -> Session[Resp]:
+    def start(
+        self,
+        request: Req,
+        *,
+        events: bool = True,
+        on_event: Callable[[Event], object] | None = None,
+    ) -> Session[Resp]:
         """A session of the workflow to run under your control (API §3).
 
         ```python
@@ -149,14 +184,20 @@ class Workflow(Generic[Req, Resp]):
         background of the block; leaving the block while it still runs cancels it and
         waits for its cleanup. `events=False` switches the event log off.
 
+        `on_event(event)` is called on the event loop with every event, in log order, as
+        the run goes: for progress displays, logging or tests. It runs between two
+        operations, never in the middle of one, so it may call `session.cancel()`: the
+        cancellation takes effect right after the operation that recorded the event. If it
+        raises, it is called no more and the run issues a `CrossflowWarning` when it ends.
+
         Raises:
-            InvalidArgument: `events` is not a bool.
+            InvalidArgument: `events` is not a bool, `on_event` is not callable, or
+                `on_event` is given with `events=False`.
         """
-        if events is not True and events is not False:
-            raise InvalidArgument(f"start(events=...) takes True or False, got {events!r}")
+        _check_events(events, on_event, "start")
         from ._runtime._handle import Session
 
-        return Session(self._graph, request, self._delivery, self.streams, events)
+        return Session(self._graph, request, self._delivery, self.streams, events, on_event)
 
     def run_sync(
         self,
@@ -164,6 +205,7 @@ class Workflow(Generic[Req, Resp]):
         *,
         backend: Literal["asyncio", "trio"] = "asyncio",
         events: bool = True,
+        on_event: Callable[[Event], object] | None = None,
     ) -> Resp:
         """Run one session from synchronous code, starting an event loop for it.
 
@@ -183,9 +225,10 @@ class Workflow(Generic[Req, Resp]):
                 f"{self.name}.run_sync() was called inside a running {running} event loop, "
                 f"where it cannot start another one; use `await {self.name}.run(request)` there"
             )
-        if events is not True and events is not False:
-            raise InvalidArgument(f"run_sync(events=...) takes True or False, got {events!r}")
-        return anyio.run(partial(self.run, request, events=events), backend=backend)
+        _check_events(events, on_event, "run_sync")
+        return anyio.run(
+            partial(self.run, request, events=events, on_event=on_event), backend=backend
+        )
 
 
 def _running_event_loop() -> str | None:

@@ -13,7 +13,6 @@ sessions whose activity dropped to nothing are checked for reachability (S2, S5.
 
 from __future__ import annotations
 
-import warnings
 from collections import deque
 from collections.abc import Awaitable
 from time import monotonic
@@ -38,11 +37,11 @@ from .._causes import (
     Unreachable,
     UserCancelled,
 )
-from .._errors import CrossflowWarning
 from .._graph import Kind
 from .._keys import BufferKey
 from .._policy import CancellationPolicy
 from .._state import SessionState
+from .._text import describe_error
 from ..events import (
     CancellationRequested,
     ChildAbandoned,
@@ -59,7 +58,7 @@ from ..events import (
     TimerCancelled,
 )
 from ._delivery import QUEUED, Ticket, release, submit
-from ._events import Ended
+from ._events import Ended, ObservedLog
 from ._ops import _clone, stream_senders
 from ._plan import plan_of, recording_handlers
 from ._session import CollectState, Session
@@ -73,6 +72,7 @@ if TYPE_CHECKING:
     from .._graph import Graph
     from .._keys import BufferView
     from .._services import Delivery
+    from ..events import Event
 
 RUNNING = SessionState.RUNNING
 
@@ -113,6 +113,7 @@ class Engine:
         "idle",
         "left",
         "log",
+        "notes",
         "pending",
         "queue",
         "root",
@@ -122,7 +123,9 @@ class Engine:
         "yielded",
     )
 
-    def __init__(self, events: bool = True) -> None:
+    def __init__(
+        self, events: bool = True, on_event: Callable[[Event], object] | None = None
+    ) -> None:
         self.queue: deque[tuple[Session, int, Any]] = deque()
         self.tg: TaskGroup | None = None
         # created when first needed: a run in flight should hold few objects (W3)
@@ -136,6 +139,11 @@ class Engine:
         self.yielded = False
         # the event log (S9.2): (time, event class, session, fields), or None when off
         self.log: list[tuple[Any, ...]] | None = [] if events else None
+        if on_event is not None:
+            self.log = ObservedLog(on_event, self.soon_after)
+        # warnings for the caller: raised from inside the engine, a warning turned into
+        # an error (`-W error`) would break the run, so they wait for its end
+        self.notes: list[str] | None = None
         # how many operations raised: recording handlers compare it around a call
         self.failures = 0
         # where a root session's stream messages go (`start`), or None (`run`)
@@ -159,8 +167,36 @@ class Engine:
         if not self.flushing:
             action()
             return
+        self.soon_after(action)
+
+    def soon_after(self, action: Callable[[], None]) -> None:
+        """Run `action` as the next queued item: right after the operation being handled,
+        or at the next flush."""
         _DEFERRED.act[0] += 1
         self.queue.appendleft((_DEFERRED, 0, action))  # type: ignore[arg-type]
+
+    def warn(self, message: str) -> None:
+        """Keep a `CrossflowWarning` for the caller, issued when the run ends."""
+        if self.notes is None:
+            self.notes = [message]
+        else:
+            self.notes.append(message)
+
+    def finish_reports(self) -> list[str]:
+        """At the end of a run: the last events go to `on_event`; the warnings to issue."""
+        log = self.log
+        notes = self.notes or []
+        self.notes = None
+        if type(log) is ObservedLog:
+            log.deliver()
+            if log.failure is not None:
+                error = log.failure
+                log.failure = None
+                notes.append(
+                    f"the on_event callback raised {describe_error(error)}; it was not "
+                    "called for the rest of the run"
+                )
+        return notes
 
     def rec(self, event: type, session: Session, *fields: Any) -> None:
         """Record an event of `session` (S9.2), when recording."""
@@ -474,19 +510,15 @@ class Engine:
             )
             return
         for failure in session.cleanup_failures or ():
-            warnings.warn(
-                f"{failure.operation} raised {type(failure.error).__qualname__}: {failure.error} "
-                f"while session {session.graph.name!r} was cleaning up after terminate; "
-                "the response was delivered anyway",
-                CrossflowWarning,
-                stacklevel=2,
+            self.warn(
+                f"{failure.operation} raised {describe_error(failure.error)} while session "
+                f"{session.graph.name!r} was cleaning up after terminate; the response was "
+                "delivered anyway"
             )
         for cancellation in cancellations:
-            warnings.warn(
+            self.warn(
                 f"a cleanup workflow of session {session.graph.name!r} was cancelled after "
-                f"terminate ({cancellation}); the response was delivered anyway",
-                CrossflowWarning,
-                stacklevel=2,
+                f"terminate ({cancellation}); the response was delivered anyway"
             )
 
     # ------------------------------------------------------------------ activity
@@ -878,8 +910,13 @@ class Engine:
         plan = session.plan
         fn = plan.fns[op]
         assert fn is not None  # invariant: only service operations spawn activations
-        if self.log is not None:
-            self.log.append((monotonic(), OperationStarted, session, (plan.names[op],)))
+        log = self.log
+        if log is not None:
+            log.append((monotonic(), OperationStarted, session, (plan.names[op],)))
+            if type(log) is ObservedLog:
+                self.flush()  # `on_event` sees it now, and may cancel before the call
+                if session.state is not RUNNING:
+                    return None
         streams = plan.streams[op]
         if streams is None:
             call: Awaitable[Any] = fn(msg)
@@ -982,7 +1019,7 @@ class Engine:
             raise
         except Exception as error:
             if scope in extra.left:
-                _warn_left(session, op, error)
+                _warn_left(self, session, op, error)
             else:
                 self.activation_failed(session, op, error)
         finally:
@@ -1263,14 +1300,12 @@ def _run_deferred(engine: Engine, session: Any, action: Callable[[], None]) -> N
 _DEFERRED = _Deferred()
 
 
-def _warn_left(session: Session, op: int, error: Exception) -> None:
+def _warn_left(engine: Engine, session: Session, op: int, error: Exception) -> None:
     # S4.3: never swallowed, even from work nobody waits for any more
-    warnings.warn(
-        f"{session.plan.names[op]} raised {type(error).__qualname__}: {error} while it ran "
-        f"in the background after its session of scope {session.graph.name!r} stopped "
-        f"waiting for it (cancellation policy {session.plan.policy[op]!r})",
-        CrossflowWarning,
-        stacklevel=2,
+    engine.warn(
+        f"{session.plan.names[op]} raised {describe_error(error)} while it ran in the "
+        f"background after its session of scope {session.graph.name!r} stopped waiting for "
+        f"it (cancellation policy {session.plan.policy[op]!r})"
     )
 
 

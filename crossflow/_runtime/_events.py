@@ -8,7 +8,7 @@ is known by then.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..events import (
@@ -105,3 +105,49 @@ def materialise(
         if any(type(f) is Session for f in fields):
             fields = tuple(paths.of(f) if type(f) is Session else f for f in fields)
         yield cls(time, path, *fields)
+
+
+class ObservedLog(list[Any]):
+    """An event log that also hands every event to a callback (`on_event`) as the run goes.
+
+    Appending stays cheap: the callback runs at the engine's next safe point (between two
+    operations), through `schedule`, never in the middle of an engine step. So a callback
+    may cancel the session it watches (`session.cancel()`): the cancellation takes effect
+    right after the operation that recorded the event.
+    """
+
+    __slots__ = ("callback", "failure", "paths", "read", "schedule", "scheduled")
+
+    def __init__(
+        self, callback: Callable[[Event], object], schedule: Callable[[Callable[[], None]], None]
+    ) -> None:
+        super().__init__()
+        self.callback: Callable[[Event], object] | None = callback
+        self.schedule = schedule
+        self.scheduled = False
+        self.paths = Paths()
+        self.read = 0  # how many entries the callback has seen
+        self.failure: Exception | None = None
+
+    def append(self, entry: Any) -> None:
+        list.append(self, entry)
+        if not self.scheduled and self.callback is not None:
+            self.scheduled = True
+            self.schedule(self.deliver)
+
+    def deliver(self) -> None:
+        """Hand the events recorded since the last delivery to the callback, in order."""
+        self.scheduled = False
+        while self.callback is not None and self.read < len(self):
+            stop = len(self)
+            events = list(materialise(self, self.paths, self.read, stop))
+            self.read = stop
+            for event in events:
+                try:
+                    self.callback(event)
+                except Exception as error:
+                    # a broken observer must not break the run: it is called no more,
+                    # and the run reports its failure when it ends
+                    self.callback = None
+                    self.failure = error
+                    return

@@ -16,7 +16,7 @@ from .._state import SessionState
 from ..events import Event
 from ._engine import Engine
 from ._events import Paths, materialise
-from ._run import outcome, watch
+from ._run import issue_warnings, outcome, watch
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -53,6 +53,7 @@ class Session(Generic[Resp]):
         "_engine",
         "_events",
         "_graph",
+        "_on_event",
         "_paths",
         "_read",
         "_record",
@@ -72,8 +73,10 @@ class Session(Generic[Resp]):
         delivery: Delivery | None,
         streams: Mapping[str, type[Any]],
         events: bool,
+        on_event: Callable[[Event], object] | None = None,
     ) -> None:
         self._graph = graph
+        self._on_event = on_event
         self._request = request
         self._delivery = delivery
         self._record = events
@@ -113,7 +116,7 @@ class Session(Generic[Resp]):
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
-        engine = self._engine = Engine(self._record)
+        engine = self._engine = Engine(self._record, self._on_event)
         engine.sink = self._on_stream
         engine.done = anyio.Event()
         engine.open_task_group(tg)
@@ -142,6 +145,7 @@ class Session(Generic[Resp]):
         # now or while it waits, into a cancellation of the run and of that work. The
         # block's own exception propagates.
         await tg.__aexit__(None, None, None)
+        issue_warnings(engine_of(self), exc)
 
     # ------------------------------------------------------------------ reading
 
@@ -355,3 +359,9 @@ def _threadsafe_scheduler() -> Callable[[Callable[[], None]], object] | None:
 
     loop = asyncio.get_running_loop()
     return loop.call_soon_threadsafe
+
+
+def engine_of(session: Session[Any]) -> Engine:
+    engine = session._engine
+    assert engine is not None  # invariant: the session was entered
+    return engine

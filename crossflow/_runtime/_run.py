@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from .._causes import Cancellation, ScopeCancelled, ServiceFailed, Unreachable
-from .._errors import WorkflowCancelled
+from .._errors import CrossflowWarning, WorkflowCancelled
 from .._state import SessionState
 from ._engine import Engine
 from ._events import materialise
@@ -15,6 +17,7 @@ from ._events import materialise
 if TYPE_CHECKING:
     from .._graph import Graph
     from .._services import Delivery
+    from ..events import Event
     from ._session import Session
 
 TERMINATED = SessionState.TERMINATED
@@ -36,6 +39,25 @@ def _failure(cancellation: Cancellation) -> BaseException | None:
     return None
 
 
+def issue_warnings(engine: Engine, propagating: BaseException | None = None) -> None:
+    """Issue the run's `CrossflowWarning`s in the caller's frame, now that the run is over.
+
+    Under `-W error` the first one is raised; the others become its notes. While another
+    exception propagates (`propagating`), they become notes of that exception instead.
+    """
+    messages = engine.finish_reports()
+    for i, message in enumerate(messages):
+        try:
+            warnings.warn(message, CrossflowWarning, stacklevel=3)
+        except Warning as error:
+            target = propagating if propagating is not None else error
+            for rest in messages[i + 1 :] if propagating is None else messages[i:]:
+                target.add_note(f"CrossflowWarning: {rest}")
+            if propagating is None:
+                raise
+            return
+
+
 def outcome(engine: Engine, session: Session) -> Any:
     if session.state is SessionState.TERMINATED:
         return session.response
@@ -45,9 +67,13 @@ def outcome(engine: Engine, session: Session) -> Any:
 
 
 async def run_workflow(
-    graph: Graph, request: Any, delivery: Delivery | None = None, events: bool = True
+    graph: Graph,
+    request: Any,
+    delivery: Delivery | None = None,
+    events: bool = True,
+    on_event: Callable[[Event], object] | None = None,
 ) -> Any:
-    engine = Engine(events)
+    engine = Engine(events, on_event)
     root = engine.open(graph, request, None, -1, delivery)
     engine.flush()
     try:
@@ -102,7 +128,7 @@ async def run_workflow(
                 engine.activation_failed(session, op, error)
             finally:
                 engine.activation_ended(session, op, ok, result)
-    except anyio.get_cancelled_exc_class():
+    except anyio.get_cancelled_exc_class() as cancelled:
         # API §2: the session is cancelled, its cleanup awaited, then the backend's
         # cancellation propagates
         with anyio.CancelScope(shield=True):
@@ -111,7 +137,9 @@ async def run_workflow(
             engine.flush()
             if not root.state.ended:
                 await _drive(engine, root)
+        issue_warnings(engine, cancelled)
         raise
+    issue_warnings(engine)
     if root.state is TERMINATED:
         return root.response
     return outcome(engine, root)

@@ -1,0 +1,54 @@
+"""Rendering user objects into text without trusting them.
+
+Messages and exceptions come from user code: their `__repr__` or `__str__` may raise
+(an ORM row whose session is closed) or return something huge. Everything crossflow
+writes into a disposal, a cancellation, an event or an error message goes through
+these functions, which never raise and keep the text short.
+"""
+
+from __future__ import annotations
+
+LIMIT = 200  # characters of one rendered object
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 15]}... ({len(text)} chars)"
+
+
+def safe_repr(obj: object, limit: int = LIMIT) -> str:
+    """`repr(obj)`, shortened; a placeholder naming the type when `repr` fails."""
+    try:
+        text = repr(obj)
+    except Exception as error:
+        return f"<{_type_name(obj)} object (its repr raised {_type_name(error)})>"
+    if not isinstance(text, str):  # pragma: no cover - repr() itself refuses non-str
+        return f"<{_type_name(obj)} object>"
+    return _shorten(text, limit)
+
+
+def safe_str(obj: object, limit: int = LIMIT) -> str:
+    """`str(obj)`, shortened; falls back to `safe_repr` when `str` fails."""
+    try:
+        text = str(obj)
+    except Exception:
+        return safe_repr(obj, limit)
+    return _shorten(text, limit)
+
+
+def describe_error(error: BaseException, limit: int = LIMIT) -> str:
+    """`"TypeError: message"` for an exception, whatever its `__str__` does."""
+    try:
+        text = str(error)
+    except Exception:
+        return f"{_type_name(error)} (its message could not be rendered)"
+    text = _shorten(text, limit)
+    return f"{_type_name(error)}: {text}" if text else _type_name(error)
+
+
+def _type_name(obj: object) -> str:
+    try:
+        return type(obj).__qualname__
+    except Exception:  # pragma: no cover - a type without a qualname
+        return "object"
