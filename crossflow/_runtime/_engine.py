@@ -60,7 +60,7 @@ from ..events import (
 from ._delivery import QUEUED, Ticket, release, submit
 from ._events import Ended, ObservedLog
 from ._ops import _clone, stream_senders
-from ._plan import plan_of, recording_handlers
+from ._plan import injecting_handlers, plan_of, recording_handlers
 from ._session import CollectState, Session
 
 if TYPE_CHECKING:
@@ -111,6 +111,8 @@ class Engine:
         "failures",
         "flushing",
         "idle",
+        "inject",
+        "injecting",
         "left",
         "log",
         "notes",
@@ -124,7 +126,10 @@ class Engine:
     )
 
     def __init__(
-        self, events: bool = True, on_event: Callable[[Event], object] | None = None
+        self,
+        events: bool = True,
+        on_event: Callable[[Event], object] | None = None,
+        inject: Callable[[str], Exception | None] | None = None,
     ) -> None:
         self.queue: deque[tuple[Session, int, Any]] = deque()
         self.tg: TaskGroup | None = None
@@ -141,6 +146,10 @@ class Engine:
         self.log: list[tuple[Any, ...]] | None = [] if events else None
         if on_event is not None:
             self.log = ObservedLog(on_event, self.soon_after)
+        # testing: called before every service activation with the operation's name; an
+        # exception it returns is raised in place of the call (`crossflow.testing`)
+        self.inject = inject
+        self.injecting: dict[int, list[Any]] | None = {} if inject is not None else None
         # warnings for the caller: raised from inside the engine, a warning turned into
         # an error (`-W error`) would break the run, so they wait for its end
         self.notes: list[str] | None = None
@@ -220,8 +229,14 @@ class Engine:
         """
         plan = plan_of(graph)
         session = Session(graph, plan, parent, parent_op)
-        if self.log is not None:
+        if self.injecting is not None:
+            handlers = self.injecting.get(id(plan))
+            if handlers is None:
+                handlers = self.injecting[id(plan)] = injecting_handlers(plan, self.log is not None)
+            session.handlers = handlers
+        elif self.log is not None:
             session.handlers = plan.rec_handlers or recording_handlers(plan)
+        if self.log is not None:
             self.log.append((monotonic(), SessionStarted, session, plan.scope_fields))
         if plan.timeout is not None:
             self._start_timeout(session)
@@ -917,6 +932,11 @@ class Engine:
                 self.flush()  # `on_event` sees it now, and may cancel before the call
                 if session.state is not RUNNING:
                     return None
+        inject = self.inject
+        if inject is not None and plan.kinds[op] is not Kind.DELAY:
+            error = inject(plan.names[op])
+            if error is not None:
+                return _raising(error)
         streams = plan.streams[op]
         if streams is None:
             call: Awaitable[Any] = fn(msg)
@@ -1307,6 +1327,10 @@ def _warn_left(engine: Engine, session: Session, op: int, error: Exception) -> N
         f"background after its session of scope {session.graph.name!r} stopped waiting for "
         f"it (cancellation policy {session.plan.policy[op]!r})"
     )
+
+
+async def _raising(error: Exception) -> Any:
+    raise error
 
 
 def _has_closed_gate(session: Session) -> bool:

@@ -53,6 +53,7 @@ class Session(Generic[Resp]):
         "_engine",
         "_events",
         "_graph",
+        "_inject",
         "_on_event",
         "_paths",
         "_read",
@@ -74,9 +75,11 @@ class Session(Generic[Resp]):
         streams: Mapping[str, type[Any]],
         events: bool,
         on_event: Callable[[Event], object] | None = None,
+        inject: Callable[[str], Exception | None] | None = None,
     ) -> None:
         self._graph = graph
         self._on_event = on_event
+        self._inject = inject
         self._request = request
         self._delivery = delivery
         self._record = events
@@ -116,7 +119,7 @@ class Session(Generic[Resp]):
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
-        engine = self._engine = Engine(self._record, self._on_event)
+        engine = self._engine = Engine(self._record, self._on_event, self._inject)
         engine.sink = self._on_stream
         engine.done = anyio.Event()
         engine.open_task_group(tg)

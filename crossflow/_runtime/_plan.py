@@ -145,6 +145,38 @@ def recording_handlers(plan: Plan) -> list[Handler]:
     return handlers
 
 
+def injecting_handlers(plan: Plan, record: bool) -> list[Handler]:
+    """Handlers for a run with injected failures: before each inline call, the engine's
+    `inject` says whether the call raises an exception instead of running.
+
+    Built per run that asks for them (testing only): ordinary runs never pay for it.
+    """
+    base = recording_handlers(plan) if record else plan.handlers
+    handlers = list(base)
+    for op in plan.graph.ops:
+        if op.kind is Kind.CALL:
+            handlers[op.index] = _injecting(base[op.index], op.index, op.name)
+    return handlers
+
+
+def _injecting(handler: Handler, index: int, name: str) -> Handler:
+    from time import monotonic
+
+    from ..events import OperationStarted
+
+    def call(engine: Engine, s: Session, msg: Any) -> None:
+        inject = engine.inject
+        error = None if inject is None else inject(name)
+        if error is None:
+            handler(engine, s, msg)
+            return
+        if engine.log is not None:
+            engine.log.append((monotonic(), OperationStarted, s, (name,)))
+        engine.fail(s, index, error)
+
+    return call
+
+
 def plan_of(graph: Graph) -> Plan:
     plan = graph.plan
     if plan is None:

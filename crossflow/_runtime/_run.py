@@ -72,8 +72,9 @@ async def run_workflow(
     delivery: Delivery | None = None,
     events: bool = True,
     on_event: Callable[[Event], object] | None = None,
+    inject: Callable[[str], Exception | None] | None = None,
 ) -> Any:
-    engine = Engine(events, on_event)
+    engine = Engine(events, on_event, inject)
     root = engine.open(graph, request, None, -1, delivery)
     engine.flush()
     try:
