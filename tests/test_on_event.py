@@ -62,7 +62,7 @@ async def test_cancel_from_the_callback_takes_effect_after_that_operation() -> N
     for k in range(1, 5):
         seen: list[ev.Event] = []
 
-        def watch(event: ev.Event, k: int = k) -> None:
+        def watch(event: ev.Event, k: int = k, seen: list[ev.Event] = seen) -> None:
             seen.append(event)
             if len(seen) == k:
                 session.cancel(f"after event {k}")
