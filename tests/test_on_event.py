@@ -61,13 +61,20 @@ async def test_cancel_from_the_callback_takes_effect_after_that_operation() -> N
     """A cancel requested on an event stops the session before the next operation runs."""
     for k in range(1, 5):
         seen: list[ev.Event] = []
+        holder: list[cf.Session[int]] = []
 
-        def watch(event: ev.Event, k: int = k, seen: list[ev.Event] = seen) -> None:
+        def watch(
+            event: ev.Event,
+            k: int = k,
+            seen: list[ev.Event] = seen,
+            holder: list[cf.Session[int]] = holder,
+        ) -> None:
             seen.append(event)
             if len(seen) == k:
-                session.cancel(f"after event {k}")
+                holder[0].cancel(f"after event {k}")
 
         session = chain.start(1, on_event=watch)
+        holder.append(session)
         with anyio.fail_after(5):
             async with session:
                 with pytest.raises(cf.WorkflowCancelled) as caught:
