@@ -84,6 +84,9 @@ async def run_workflow(
         # sessions, uninterruptible roots and stoppable activations get a task group.
         while True:
             if root.state is TERMINATED or root.state is CANCELLED:
+                if engine.left or engine.detached:
+                    # S6.6: work left in the background still runs; the run owns it
+                    await _drive(engine, root)
                 break
             if engine.timers:
                 await _drive(engine, root)  # a timeout needs a task of its own (S6.5)
@@ -167,7 +170,7 @@ async def _drive(engine: Engine, root: Session) -> None:
     waits until every session has ended, uninterruptible ones included (S6.4), and for
     work that cancellation policies left in the background (S6.6).
     """
-    if root.state.ended:
+    if root.state.ended and not engine.left and not engine.detached:
         return
     async with anyio.create_task_group() as tg:
         engine.open_task_group(tg)
