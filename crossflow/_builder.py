@@ -240,7 +240,7 @@ class Builder:
 
     # ------------------------------------------------------------------ internals
 
-    def describe_port(self, op: int, port: int | None) -> str:
+    def _describe_port(self, op: int, port: int | None) -> str:
         o = self._graph.ops[op]
         where = f"{o.name!r} in scope {self._graph.name!r}"
         if port is None:
@@ -317,7 +317,7 @@ class Builder:
     def _check_free(self, output: Output[Any]) -> None:
         if (output._op, output._port) in self._used:
             raise OutputAlreadyConnected(
-                f"{self.describe_port(output._op, output._port)} is already connected; an "
+                f"{self._describe_port(output._op, output._port)} is already connected; an "
                 "output connects to at most one input slot. To send its messages to several "
                 "places, fork them: chain.fork_clone(...) or builder.create_fork_clone()."
             )

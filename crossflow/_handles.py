@@ -51,7 +51,7 @@ class InputSlot(Generic[T_contra]):
 
 
 def _describe(owner: object, op: int, port: int | None) -> str:
-    describe = getattr(owner, "describe_port", None)
+    describe = getattr(owner, "_describe_port", None)
     if describe is None:
         return f"op {op} port {port}"
     text: str = describe(op, port)

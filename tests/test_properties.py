@@ -24,9 +24,9 @@ from crossflow.testing.strategies import (
     AsyncMap,
     Collect,
     DisposeOnNone,
+    DrawnPath,
     Map,
     NestedScope,
-    Path,
     Spread,
     Terminate,
     branches,
@@ -44,11 +44,11 @@ requests = st.integers(min_value=-20, max_value=20)
 #
 # A collect that reaches `max` stays armed (S5.4): when nothing lies upstream of it,
 # it counts as activity forever, the session never becomes unreachable: the run hangs.
-HANGS_AFTER_MAX_COLLECT = Path(
+HANGS_AFTER_MAX_COLLECT = DrawnPath(
     (Collect("collect#1", 0, 1), DisposeOnNone("dispose_on_none#2", 0)), Terminate()
 )
 # ... and when something does, it emits a trailing `[]` once upstream falls quiet.
-TRAILING_EMPTY_COLLECT = Path(
+TRAILING_EMPTY_COLLECT = DrawnPath(
     (Map("map#1", 0), Collect("collect#2", 0, 1), AsyncMap("async#3", 0, 0.0)), Terminate()
 )
 
@@ -291,7 +291,7 @@ async def test_outer_cancellation_ends_with_the_backends_cancellation(
 
 
 def _single_input_collects(
-    path: Path, scope: str, several: bool, out: set[tuple[str, str]]
+    path: DrawnPath, scope: str, several: bool, out: set[tuple[str, str]]
 ) -> None:
     """(scope, name) of the collects that receive at most one item per session."""
     for step in path.steps:
@@ -340,5 +340,5 @@ async def test_collects_emit_within_bounds_and_once_per_quiet(
         assert len(emitted) <= 1, f"{name} emitted {emitted} from at most one item:\n{_fmt(events)}"
 
 
-def _all_steps(path: Path) -> list[Any]:
+def _all_steps(path: DrawnPath) -> list[Any]:
     return list(walk(path))

@@ -48,16 +48,16 @@ __all__ = (
     "DeliberateFailure",
     "Dispose",
     "DisposeOnNone",
+    "DrawnEnding",
+    "DrawnForkClone",
+    "DrawnForkOption",
+    "DrawnForkResult",
+    "DrawnPath",
     "DrawnWorkflow",
-    "Ending",
     "Fail",
-    "ForkClone",
-    "ForkOption",
-    "ForkResult",
     "Map",
     "NestedScope",
     "Nowhere",
-    "Path",
     "Probe",
     "ProbeEvent",
     "Spread",
@@ -151,7 +151,7 @@ class NestedScope:
     """`then_scope`: every message opens a child session that runs `body`."""
 
     name: str
-    body: Path
+    body: DrawnPath
 
 
 Step: TypeAlias = (
@@ -180,15 +180,15 @@ class Nowhere:
 
 
 @attrs.frozen
-class ForkClone:
+class DrawnForkClone:
     """`fork_clone` into every branch."""
 
     name: str
-    branches: tuple[Path, ...]
+    branches: tuple[DrawnPath, ...]
 
 
 @attrs.frozen
-class ForkOption:
+class DrawnForkOption:
     """A blocking map to `None` when `x % 2 == parity`, then `fork_option`.
 
     The `none` branch first maps `None` back to `0`.
@@ -196,43 +196,45 @@ class ForkOption:
 
     name: str
     parity: int
-    some: Path
-    none: Path
+    some: DrawnPath
+    none: DrawnPath
 
 
 @attrs.frozen
-class ForkResult:
+class DrawnForkResult:
     """A blocking map to `Err(x)` when `x % 2 == parity` (else `Ok(x)`), then `fork_result`."""
 
     name: str
     parity: int
-    ok: Path
-    err: Path
+    ok: DrawnPath
+    err: DrawnPath
 
 
-Ending: TypeAlias = "Terminate | Cancel | Dispose | Nowhere | ForkClone | ForkOption | ForkResult"
+DrawnEnding: TypeAlias = (
+    "Terminate | Cancel | Dispose | Nowhere | DrawnForkClone | DrawnForkOption | DrawnForkResult"
+)
 
 
 @attrs.frozen
-class Path:
+class DrawnPath:
     """A line of steps and how it ends."""
 
     steps: tuple[Step, ...]
-    end: Ending
+    end: DrawnEnding
 
 
-def branches(end: Ending) -> tuple[Path, ...]:
+def branches(end: DrawnEnding) -> tuple[DrawnPath, ...]:
     """The branches of a fork ending (none for the other endings)."""
-    if isinstance(end, ForkClone):
+    if isinstance(end, DrawnForkClone):
         return end.branches
-    if isinstance(end, ForkOption):
+    if isinstance(end, DrawnForkOption):
         return (end.some, end.none)
-    if isinstance(end, ForkResult):
+    if isinstance(end, DrawnForkResult):
         return (end.ok, end.err)
     return ()
 
 
-def walk(path: Path) -> Iterator[Step | Ending]:
+def walk(path: DrawnPath) -> Iterator[Step | DrawnEnding]:
     """Every step and ending of `path`, nested scopes included, depth first."""
     for step in path.steps:
         yield step
@@ -256,22 +258,22 @@ _FEATURE = {
     Cancel: "cancel",
     Dispose: "dispose",
     Nowhere: "nowhere",
-    ForkClone: "fork_clone",
-    ForkOption: "fork_option",
-    ForkResult: "fork_result",
+    DrawnForkClone: "fork_clone",
+    DrawnForkOption: "fork_option",
+    DrawnForkResult: "fork_result",
 }
 
 FEATURES = frozenset(_FEATURE.values())
 """Every feature name `DrawnWorkflow.features` may contain."""
 
 
-def _count(path: Path) -> int:
+def _count(path: DrawnPath) -> int:
     return sum(
         1 for part in walk(path) if not isinstance(part, (Terminate, Cancel, Dispose, Nowhere))
     )
 
 
-def _depth(path: Path) -> int:
+def _depth(path: DrawnPath) -> int:
     deepest = 0
     for step in path.steps:
         if isinstance(step, NestedScope):
@@ -281,7 +283,7 @@ def _depth(path: Path) -> int:
     return deepest
 
 
-def _reaches_terminate(path: Path) -> bool:
+def _reaches_terminate(path: DrawnPath) -> bool:
     """Every message on `path` (and every message made from it) ends at `terminate`.
 
     No step may drop, filter, fail or cancel: maps, async maps, non-empty spreads,
@@ -305,7 +307,7 @@ def _reaches_terminate(path: Path) -> bool:
     return bool(forks) and all(_reaches_terminate(b) for b in forks)
 
 
-def _single_session_scopes(path: Path, scope: str, multi: bool, out: set[str]) -> None:
+def _single_session_scopes(path: DrawnPath, scope: str, multi: bool, out: set[str]) -> None:
     """Collect the scopes that open at most one session per run.
 
     `multi` is True once a spread or a collect lies upstream in the current scope:
@@ -423,7 +425,7 @@ class _Where:
     scope: cf.Scope[Any, Any]
 
 
-def _build_path(chain: cf.Chain[Any], path: Path, where: _Where) -> None:
+def _build_path(chain: cf.Chain[Any], path: DrawnPath, where: _Where) -> None:
     for step in path.steps:
         chain = _build_step(chain, step, where)
     _build_end(chain, path.end, where)
@@ -463,7 +465,7 @@ def _build_step(chain: cf.Chain[Any], step: Step, where: _Where) -> cf.Chain[Any
     return chain.then_scope(build_scope, name=step.name)
 
 
-def _build_end(chain: cf.Chain[Any], end: Ending, where: _Where) -> None:
+def _build_end(chain: cf.Chain[Any], end: DrawnEnding, where: _Where) -> None:
     probe, scope = where.probe, where.path
     if isinstance(end, Terminate):
         chain.map(_marker(probe, scope, "terminate")).connect(where.scope.terminate)
@@ -473,9 +475,9 @@ def _build_end(chain: cf.Chain[Any], end: Ending, where: _Where) -> None:
         chain.dispose()
     elif isinstance(end, Nowhere):
         chain.output()
-    elif isinstance(end, ForkClone):
+    elif isinstance(end, DrawnForkClone):
         chain.fork_clone(*(_brancher(branch, where) for branch in end.branches))
-    elif isinstance(end, ForkOption):
+    elif isinstance(end, DrawnForkOption):
         optional = chain.map(_blocking(probe, scope, end.name, _none_if(end.parity)), name=end.name)
         none_name = f"{end.name}:none"
         revive = _blocking(probe, scope, none_name, _zero)
@@ -489,14 +491,14 @@ def _build_end(chain: cf.Chain[Any], end: Ending, where: _Where) -> None:
         result.fork_result(ok=_brancher(end.ok, where), err=_brancher(end.err, where))
 
 
-def _brancher(path: Path, where: _Where) -> Callable[[cf.Chain[Any]], None]:
+def _brancher(path: DrawnPath, where: _Where) -> Callable[[cf.Chain[Any]], None]:
     return lambda chain: _build_path(chain, path, where)
 
 
 # --------------------------------------------------------------------------- description
 
 
-def _describe_path(path: Path, indent: str) -> list[str]:
+def _describe_path(path: DrawnPath, indent: str) -> list[str]:
     lines: list[str] = []
     for step in path.steps:
         lines.extend(_describe_step(step, indent))
@@ -541,7 +543,7 @@ def _describe_step(step: Step, indent: str) -> list[str]:
     ]
 
 
-def _describe_end(end: Ending, indent: str) -> list[str]:
+def _describe_end(end: DrawnEnding, indent: str) -> list[str]:
     if isinstance(end, Terminate):
         return [f"{indent}.connect(terminate)"]
     if isinstance(end, Cancel):
@@ -551,13 +553,13 @@ def _describe_end(end: Ending, indent: str) -> list[str]:
     if isinstance(end, Nowhere):
         return [f"{indent}.output()  # left unconnected"]
     inner = indent + "    "
-    if isinstance(end, ForkClone):
+    if isinstance(end, DrawnForkClone):
         lines = [f"{indent}.fork_clone(  # {end.name}"]
         for i, branch in enumerate(end.branches):
             lines.append(f"{indent}  branch {i}:")
             lines.extend(_describe_path(branch, inner))
         return [*lines, f"{indent})"]
-    if isinstance(end, ForkOption):
+    if isinstance(end, DrawnForkOption):
         return [
             f"{indent}.map({end.name}: None if x is {_parity(end.parity)} else x).fork_option(",
             f"{indent}  some:",
@@ -617,7 +619,7 @@ class DrawnWorkflow:
         "workflow",
     )
 
-    def __init__(self, shape: Path) -> None:
+    def __init__(self, shape: DrawnPath) -> None:
         self.shape = shape
         self.probe = Probe()
         probe = self.probe
@@ -635,7 +637,7 @@ class DrawnWorkflow:
         has_async = any(
             isinstance(p, AsyncMap) or (isinstance(p, Fail) and p.delay is not None) for p in parts
         )
-        several = any(isinstance(p, (ForkClone, Spread, Collect)) for p in parts)
+        several = any(isinstance(p, (DrawnForkClone, Spread, Collect)) for p in parts)
         self.deterministic = not (has_async and several)
         single: set[str] = {ROOT}
         _single_session_scopes(shape, ROOT, False, single)
@@ -679,12 +681,12 @@ class _Drawer:
         self.count += 1
         return f"{kind}#{self.count}"
 
-    def path(self, depth: int) -> Path:
+    def path(self, depth: int) -> DrawnPath:
         draw = self.draw
         steps: list[Step] = []
         while self.budget > 0 and draw(st.integers(0, 3)) > 0:
             steps.append(self.step(depth))
-        return Path(tuple(steps), self.ending(depth))
+        return DrawnPath(tuple(steps), self.ending(depth))
 
     def step(self, depth: int) -> Step:
         draw, opts = self.draw, self.options
@@ -725,7 +727,7 @@ class _Drawer:
             return Fail(name, draw(st.integers(0, 1)), delay)
         return NestedScope(name, self.path(depth + 1))
 
-    def ending(self, depth: int) -> Ending:
+    def ending(self, depth: int) -> DrawnEnding:
         draw, opts = self.draw, self.options
         kinds = ["terminate", "terminate", "terminate", "dispose", "nowhere"]
         if opts["allow_cancel"]:
@@ -745,12 +747,12 @@ class _Drawer:
         name = self.name(kind)
         if kind == "fork_clone":
             count = draw(st.integers(2, 3))
-            return ForkClone(name, tuple(self.path(depth) for _ in range(count)))
+            return DrawnForkClone(name, tuple(self.path(depth) for _ in range(count)))
         parity = draw(st.integers(0, 1))
         first, second = self.path(depth), self.path(depth)
         if kind == "fork_option":
-            return ForkOption(name, parity, first, second)
-        return ForkResult(name, parity, first, second)
+            return DrawnForkOption(name, parity, first, second)
+        return DrawnForkResult(name, parity, first, second)
 
 
 def _draw_workflow(

@@ -17,9 +17,9 @@ from crossflow.testing.strategies import (
     ROOT,
     AsyncMap,
     Collect,
+    DrawnPath,
     Map,
     NestedScope,
-    Path,
     Spread,
     Terminate,
     walk,
@@ -72,7 +72,7 @@ def test_zero_bounds_are_valid() -> None:
     """`max_operations=0` draws `start -> ending`; `max_depth=0` draws no nested scope."""
     drawn = find(workflows(max_operations=0), lambda d: True, settings=SHRINK)
     assert drawn.operations == 0
-    assert drawn.shape == Path((), Terminate())
+    assert drawn.shape == DrawnPath((), Terminate())
 
 
 # --------------------------------------------------------------------------- reprs
@@ -219,12 +219,12 @@ def test_flags_agree_with_the_shape(drawn: DrawnWorkflow) -> None:
 
 def test_nested_scopes_behind_a_spread_are_not_single_session() -> None:
     """A scope that a spread feeds opens several sessions, so it is not listed as single."""
-    shape = Path(
-        (Spread("spread#1", 2), NestedScope("scope#2", Path((Map("map#3", 1),), Terminate()))),
+    shape = DrawnPath(
+        (Spread("spread#1", 2), NestedScope("scope#2", DrawnPath((Map("map#3", 1),), Terminate()))),
         Terminate(),
     )
     assert DrawnWorkflow(shape).single_session_scopes == {ROOT}
-    assert DrawnWorkflow(Path(shape.steps[1:], Terminate())).single_session_scopes == {
+    assert DrawnWorkflow(DrawnPath(shape.steps[1:], Terminate())).single_session_scopes == {
         ROOT,
         "root/scope#2",
     }
@@ -236,8 +236,8 @@ def test_nested_scopes_behind_a_spread_are_not_single_session() -> None:
 @pytest.mark.anyio
 async def test_probe_records_starts_ends_and_markers() -> None:
     """Services record `started`/`finished` with their value; markers record `reached`."""
-    shape = Path(
-        (Map("map#1", 2), NestedScope("scope#2", Path((Map("map#3", 1),), Terminate()))),
+    shape = DrawnPath(
+        (Map("map#1", 2), NestedScope("scope#2", DrawnPath((Map("map#3", 1),), Terminate()))),
         Terminate(),
     )
     drawn = DrawnWorkflow(shape)
@@ -258,7 +258,7 @@ async def test_probe_records_starts_ends_and_markers() -> None:
 @pytest.mark.anyio
 async def test_probe_sees_cancelled_async_services() -> None:
     """An async service interrupted by cancellation records `cancelled`, and is not open."""
-    drawn = DrawnWorkflow(Path((AsyncMap("async#1", 0, 10.0),), Terminate()))
+    drawn = DrawnWorkflow(DrawnPath((AsyncMap("async#1", 0, 10.0),), Terminate()))
     async with anyio.create_task_group() as tg:
         tg.start_soon(drawn.run, 0)
         await anyio.wait_all_tasks_blocked()
@@ -306,3 +306,14 @@ def test_public_names() -> None:
     """`crossflow.testing` re-exports the strategies and the probe."""
     assert crossflow.testing.workflows is workflows
     assert set(crossflow.testing.__all__) >= {"workflows", "DrawnWorkflow", "Probe", "ProbeEvent"}
+
+
+def test_no_name_is_also_a_crossflow_name() -> None:
+    """The shape records of `crossflow.testing.strategies` do not reuse a name of `cf.`:
+    `from crossflow.testing.strategies import *` next to `from crossflow import *`
+    shadows nothing (the fork and path records are `DrawnForkClone`, `DrawnPath`, ...)."""
+    import crossflow.testing.strategies as strategies
+
+    assert set(strategies.__all__) & set(cf.__all__) == set()
+    for name in ("DrawnForkClone", "DrawnForkOption", "DrawnForkResult", "DrawnPath"):
+        assert name in strategies.__all__
