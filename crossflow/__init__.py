@@ -8,6 +8,7 @@ says exactly why it could not finish.
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 from ._buffers import BufferSettings as BufferSettings
 from ._builder import Builder as Builder
@@ -151,3 +152,15 @@ def _fix_module_names() -> None:
 
 
 _fix_module_names()
+
+if TYPE_CHECKING:
+    from . import diagram as diagram
+
+
+def __getattr__(name: str) -> object:
+    # `cf.diagram` is imported on first use, so `import crossflow` never loads it
+    if name == "diagram":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.diagram")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,312 @@
+"""The `crossflow` command: run, check and render diagrams, and describe registries.
+
+    crossflow run DIAGRAM REQUEST --registry pkg.module:attr [--backend asyncio|trio]
+                  [--events FILE]
+    crossflow check DIAGRAM --registry pkg.module:attr [--json]
+    crossflow render DIAGRAM [--format svg|mermaid|dot] [-o FILE] [--registry ...]
+    crossflow registry --registry pkg.module:attr
+
+Exit status: 0 the response was printed (or the diagram is sound); 1 the workflow was
+cancelled (its cause as JSON on stderr); 2 wrong usage; 3 the diagram has problems
+(each listed on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+OK, CANCELLED, USAGE, PROBLEMS = 0, 1, 2, 3
+
+
+class _UsageError(Exception):
+    """Wrong usage: a bad argument, a registry that cannot be loaded."""
+
+
+def _write(stream: IO[str], text: str) -> None:
+    stream.write(text if text.endswith("\n") else text + "\n")
+    stream.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crossflow",
+        description="Run, check and render crossflow JSON diagrams with Python node builders.",
+        epilog="Exit status: 0 success, 1 the workflow was cancelled, 2 wrong usage, "
+        "3 the diagram has problems.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    registry_help = "the registry, as MODULE:ATTRIBUTE (e.g. examples.calculator:registry)"
+
+    run = commands.add_parser(
+        "run",
+        help="run a diagram once and print its response as JSON",
+        description="Run a diagram once; the response is printed as JSON on stdout.",
+    )
+    run.add_argument("diagram", help="the diagram's JSON file")
+    run.add_argument(
+        "request", help="the request: JSON text, @FILE for a JSON file, or - for stdin"
+    )
+    run.add_argument("--registry", required=True, help=registry_help)
+    run.add_argument(
+        "--backend",
+        choices=("asyncio", "trio"),
+        default="asyncio",
+        help="the event loop to run on (default: asyncio)",
+    )
+    run.add_argument(
+        "--events", metavar="FILE", help="write the run's events to FILE, one JSON object per line"
+    )
+
+    check = commands.add_parser(
+        "check",
+        help="list every problem of a diagram",
+        description="List every problem of a diagram; exit status 3 when there are any.",
+    )
+    check.add_argument("diagram", help="the diagram's JSON file")
+    check.add_argument("--registry", required=True, help=registry_help)
+    check.add_argument(
+        "--json", action="store_true", help="print the problems as a JSON array on stdout"
+    )
+
+    render = commands.add_parser(
+        "render",
+        help="draw a diagram's workflow",
+        description="Draw the workflow a diagram builds.",
+    )
+    render.add_argument("diagram", help="the diagram's JSON file")
+    render.add_argument(
+        "--format",
+        choices=("svg", "mermaid", "dot"),
+        default="svg",
+        help="the picture's format (default: svg)",
+    )
+    render.add_argument(
+        "-o", "--output", metavar="FILE", help="write the picture to FILE instead of stdout"
+    )
+    render.add_argument("--registry", help=registry_help)
+
+    describe = commands.add_parser(
+        "registry",
+        help="print a registry's metadata as JSON",
+        description="Print a registry's metadata in crossflow's registry metadata format.",
+    )
+    describe.add_argument("--registry", required=True, help=registry_help)
+    return parser
+
+
+def load_registry(spec: str) -> Any:
+    """The registry named by `MODULE:ATTRIBUTE` (the attribute may be a function making it)."""
+    from crossflow.diagram import Registry
+
+    module_name, colon, attribute = spec.partition(":")
+    if not colon or not module_name or not attribute:
+        raise _UsageError(
+            f"--registry takes MODULE:ATTRIBUTE, e.g. examples.calculator:registry; got {spec!r}"
+        )
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)  # as `python -m` does: modules of the current directory
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:
+        raise _UsageError(
+            f"cannot import {module_name!r} for --registry: {type(error).__name__}: {error}"
+        ) from error
+    try:
+        found = getattr(module, attribute)
+    except AttributeError:
+        from crossflow._diagram._problems import suggest
+
+        names = [n for n in vars(module) if not n.startswith("_")]
+        raise _UsageError(
+            f"module {module_name!r} has no attribute {attribute!r}."
+            + suggest(attribute, names, "attributes")
+        ) from None
+    if not isinstance(found, Registry) and callable(found):
+        found = found()
+    if not isinstance(found, Registry):
+        raise _UsageError(
+            f"{spec} is {found!r}, not a crossflow.diagram.Registry (or a function returning one)"
+        )
+    return found
+
+
+def read_request(text: str) -> Any:
+    """The request: JSON text, `@FILE` or `-` (standard input)."""
+    source = "the request"
+    if text == "-":
+        text, source = sys.stdin.read(), "standard input"
+    elif text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise _UsageError(f"cannot read the request file {str(path)!r}: {error}") from None
+        source = str(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _UsageError(
+            f"{source} is not JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
+            'write JSON, e.g. 4, "text" or [1, 2], or @FILE for a JSON file'
+        ) from None
+
+
+def _load(path: str) -> Any:
+    from crossflow.diagram import Diagram
+
+    return Diagram.from_file(path)
+
+
+def _problems(problems: Sequence[Any], source: str) -> int:
+    count = len(problems)
+    _write(sys.stderr, f"{source} has {count} problem{'s' if count != 1 else ''}:")
+    for problem in problems:
+        _write(sys.stderr, f"  {problem}")
+    return PROBLEMS
+
+
+class _EventLog:
+    """Writes each event of a run as one JSON line."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def __call__(self, event: Any) -> None:
+        self.stream.write(json.dumps(event.to_dict(), default=str) + "\n")
+
+
+def _progress(diagram: Any) -> Callable[[Any], None] | None:
+    """What shows the progress of a long run on the terminal; none yet.
+
+    This is where a progress line plugs in, once workflows can describe their progress:
+    it receives every event of the run, like `--events`.
+    """
+    return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    import anyio
+
+    import crossflow as cf
+    from crossflow.diagram import DiagramError
+
+    registry = load_registry(args.registry)
+    request = read_request(args.request)
+    if args.backend == "trio":
+        try:
+            import trio  # noqa: F401
+        except ImportError:
+            raise _UsageError("--backend trio needs the trio package: pip install trio") from None
+    try:
+        diagram = _load(args.diagram)
+        workflow = diagram.build(registry)
+    except DiagramError as error:
+        return _problems(error.problems, args.diagram)
+    listeners: list[Callable[[Any], None]] = []
+    stream: IO[str] | None = None
+    if args.events:
+        try:
+            stream = open(args.events, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as error:
+            raise _UsageError(f"cannot write the events to {args.events!r}: {error}") from None
+        listeners.append(_EventLog(stream))
+    progress = _progress(diagram)
+    if progress is not None:
+        listeners.append(progress)
+
+    def on_event(event: Any) -> None:
+        for listener in listeners:
+            listener(event)
+
+    try:
+        response = anyio.run(
+            partial(workflow.run, request, on_event=on_event if listeners else None),
+            backend=args.backend,
+        )
+    except cf.WorkflowCancelled as error:
+        _write(sys.stderr, json.dumps(error.cancellation.cause.to_dict(), default=str))
+        return CANCELLED
+    finally:
+        if stream is not None:
+            stream.close()
+    _write(sys.stdout, json.dumps(response))
+    return OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    from crossflow.diagram import DiagramError
+
+    registry = load_registry(args.registry)
+    try:
+        problems = _load(args.diagram).check(registry)
+    except DiagramError as error:
+        problems = list(error.problems)
+    if args.json:
+        _write(sys.stdout, json.dumps([p.to_dict() for p in problems], indent=2))
+        return PROBLEMS if problems else OK
+    if problems:
+        return _problems(problems, args.diagram)
+    _write(sys.stdout, f"{args.diagram}: no problems")
+    return OK
+
+
+def _render(args: argparse.Namespace) -> int:
+    import crossflow as cf
+    from crossflow.diagram import DiagramError
+
+    method = {"svg": "to_svg", "mermaid": "to_mermaid", "dot": "to_dot"}[args.format]
+    if not hasattr(cf.Workflow, method):
+        raise _UsageError(
+            f"crossflow render is not available yet: this version of crossflow cannot draw "
+            f"workflows (it has no Workflow.{method})"
+        )
+    if args.registry is None:
+        raise _UsageError("crossflow render needs --registry MODULE:ATTRIBUTE to build the diagram")
+    registry = load_registry(args.registry)
+    try:
+        workflow = _load(args.diagram).build(registry)
+    except DiagramError as error:
+        return _problems(error.problems, args.diagram)
+    picture = getattr(workflow, method)()
+    if args.output:
+        Path(args.output).write_text(picture, encoding="utf-8")
+    else:
+        _write(sys.stdout, picture)
+    return OK
+
+
+def _registry(args: argparse.Namespace) -> int:
+    registry = load_registry(args.registry)
+    _write(sys.stdout, json.dumps(registry.metadata(), indent=2))
+    return OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `crossflow` command with `argv` (default: the process's arguments)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": _run,
+        "check": _check,
+        "render": _render,
+        "registry": _registry,
+    }
+    try:
+        return commands[args.command](args)
+    except _UsageError as error:
+        _usage(parser, str(error))
+
+
+def _usage(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    parser.print_usage(sys.stderr)
+    _write(sys.stderr, f"crossflow: error: {message}")
+    raise SystemExit(USAGE)

@@ -1,0 +1,169 @@
+"""`Diagram`: a crossflow JSON diagram, to check against a registry and build into a workflow."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, final
+
+import crossflow as cf
+
+from ._build import build_workflow
+from ._layout import lay_out
+from ._problems import DiagramError, Problem, Problems
+from ._records import Document, read_document
+from ._registry import Registry
+
+
+@final
+class Diagram:
+    """A crossflow JSON diagram: the format of crossflow's Rust library and its editor.
+
+    Load one with `Diagram.from_file(path)` or `Diagram.from_json(text_or_dict)`, check
+    it against a `Registry` with `check`, and build it into a `cf.Workflow` with
+    `build`. Messages in a diagram are JSON values, unless a node builder declares the
+    types it takes and returns.
+
+    The document is kept as it was read: `to_dict()` and `to_json()` give it back
+    unchanged, with the `extensions` an editor stores in it.
+
+    Attributes:
+        name: the name a built workflow gets by default: the file's stem, or `"diagram"`.
+        description: the document's `description`, or `""`.
+    """
+
+    __slots__ = ("_data", "_document", "_read_problems", "description", "name")
+
+    def __init__(self, data: Any, name: str) -> None:
+        self._data = data
+        self.name = name
+        problems = Problems()
+        self._document: Document = read_document(data, problems)
+        self._read_problems = problems.items()
+        self.description = self._document.description
+
+    def __repr__(self) -> str:
+        count = len(self._document.ops)
+        plural = "operation" if count == 1 else "operations"
+        problems = f", {len(self._read_problems)} problems" if self._read_problems else ""
+        return f"<Diagram {self.name!r}: {count} {plural}{problems}>"
+
+    @classmethod
+    def from_json(cls, data: str | bytes | Mapping[str, Any], *, name: str = "diagram") -> Diagram:
+        """A diagram from JSON text, or from the already parsed document (a dict).
+
+        A document with problems still loads: `check` reports them all.
+
+        Raises:
+            DiagramError: the text is not JSON.
+            InvalidArgument: `data` is neither text nor a dict.
+        """
+        if isinstance(data, (bytes, bytearray)):
+            try:
+                data = bytes(data).decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DiagramError(
+                    [Problem("", "", f"the diagram is not UTF-8 text: {error}")], name
+                ) from None
+        if isinstance(data, str):
+            try:
+                parsed = json.loads(data)
+            except json.JSONDecodeError as error:
+                raise DiagramError(
+                    [
+                        Problem(
+                            "",
+                            "",
+                            f"not valid JSON: {error.msg} at line {error.lineno}, column "
+                            f"{error.colno}",
+                        )
+                    ],
+                    name,
+                ) from None
+            return cls(parsed, name)
+        if isinstance(data, Mapping):
+            return cls(copy.deepcopy(dict(data)), name)
+        raise cf.InvalidArgument(
+            f"Diagram.from_json takes JSON text or a dict, got {data!r} of type "
+            f"{type(data).__name__}; to read a file, use Diagram.from_file(path)"
+        )
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Diagram:
+        """The diagram in the JSON file at `path`; its workflow is named after the file.
+
+        Raises:
+            DiagramError: the file cannot be read, or is not JSON.
+        """
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise DiagramError(
+                [Problem("", "", f"cannot read {str(file)!r}: {error}")], str(file)
+            ) from error
+        return cls.from_json(text, name=file.stem)
+
+    def to_dict(self) -> Any:
+        """The document as it was read (a deep copy), `extensions` included."""
+        return copy.deepcopy(self._data)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The document as JSON text."""
+        return json.dumps(self._data, indent=indent, ensure_ascii=False)
+
+    @property
+    def input_examples(self) -> list[tuple[Any, str]]:
+        """The document's `input_examples` as `(value, description)` pairs."""
+        return list(self._document.input_examples)
+
+    def _check(self, registry: object, name: str | None) -> tuple[list[Problem], Any]:
+        if not isinstance(registry, Registry):
+            raise cf.InvalidArgument(
+                f"a diagram is checked and built against a cf.diagram.Registry, got "
+                f"{registry!r} of type {type(registry).__name__}"
+            )
+        if name is not None and not isinstance(name, str):
+            raise cf.InvalidArgument(f"build(name=...) takes a str, got {name!r}")
+        problems = Problems()
+        problems.extend(self._read_problems)
+        layout = lay_out(self._document, registry, problems)
+        workflow = None
+        if not problems:
+            workflow = build_workflow(layout, name or self.name, problems)
+        return problems.items(), workflow
+
+    def check(self, registry: Registry) -> list[Problem]:
+        """Every problem of the diagram with this registry; `[]` when it is sound.
+
+        The document is checked first, completely: structure, names, templates, configs,
+        links. When that finds nothing, the workflow is built (node and section builders
+        are called) to find what only building can: a builder that raises, or returns
+        something else than it should.
+
+        Raises:
+            InvalidArgument: `registry` is not a `cf.diagram.Registry`.
+        """
+        return self._check(registry, None)[0]
+
+    def build(self, registry: Registry, *, name: str | None = None) -> cf.Workflow[Any, Any]:
+        """Build the workflow the diagram describes, with the builders of `registry`.
+
+        The workflow takes and returns JSON values (S11.1); run it like any other
+        (`wf.run(request)`, `wf.run_sync(request)`, `wf.start(request)`) or use it as a
+        node of another workflow. Its streams are the diagram's `stream_out` operations.
+
+        Raises:
+            DiagramError: the diagram has problems; `.problems` lists all of them (the
+                list `check` returns).
+            InvalidArgument: `registry` is not a `cf.diagram.Registry`.
+        """
+        problems, workflow = self._check(registry, name)
+        if problems:
+            raise DiagramError(problems, f"diagram {self.name!r}")
+        assert workflow is not None
+        result: cf.Workflow[Any, Any] = workflow
+        return result
