@@ -133,6 +133,7 @@ class _Layout:
         self.registry = registry
         self.problems = problems
         self.contexts: list[tuple[Placed, Ctx]] = []
+        self.cycles: set[frozenset[str]] = set()  # each circular redirect is reported once
 
     # ---------------------------------------------------------------- placing
 
@@ -434,7 +435,11 @@ class _Layout:
             return None
 
     def _circular(self, trail: list[str], key: str, where: str, op: str) -> None:
-        path = " -> ".join((*trail[trail.index(key) :], key))
+        cycle = trail[trail.index(key) :]
+        if frozenset(cycle) in self.cycles:
+            raise _Circular
+        self.cycles.add(frozenset(cycle))
+        path = " -> ".join((*cycle, key))
         self.problems.add(
             op,
             where,
