@@ -1,8 +1,8 @@
 """Shared helpers of the diagram tests: crossflow's test builders, registered in Python.
 
 The builders mirror the fixture of crossflow's own diagram tests (catalogue §13.5):
-`multiply3` (int × 3), `multiply3_5` (x -> (3x, 5x)), `multiply_by` and `add_to`
-(config), `mul`/`add`/`sub` over JSON numbers, `less_than`/`greater_than`, plus a few
+`multiply3` (int times 3), `multiply3_5` (x -> (3x, 5x)), `multiply_by` and `add_to`
+(config), plus a few
 used by the section and buffer cases.
 """
 
