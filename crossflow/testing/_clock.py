@@ -1,0 +1,324 @@
+"""Virtual time: an event loop clock that jumps over idle waits.
+
+When every task waits and the next thing to happen is a timer (a `delay`, a scope's
+timeout, an `anyio.sleep`, a deadline), the clock jumps straight to that timer instead
+of sleeping until it is due. Time otherwise runs as usual.
+
+On trio this is trio's own `MockClock` with its autojump; on asyncio it is a selector
+that, instead of blocking until the next timer, moves the loop's `time()` forward to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import selectors
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import anyio
+
+import crossflow as cf
+
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorLike
+
+Backend = Literal["asyncio", "trio"]
+T = TypeVar("T")
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+_BACKENDS = ("asyncio", "trio")
+
+
+class _Skipped:
+    """The time a clock has jumped over, in seconds."""
+
+    __slots__ = ("jump_after", "seconds")
+
+    def __init__(self, jump_after: float) -> None:
+        self.seconds = 0.0
+        self.jump_after = jump_after
+
+    def __repr__(self) -> str:
+        return f"<skipped {self.seconds} s, jumping after {self.jump_after} s idle>"
+
+    def time(self) -> float:
+        return time.monotonic() + self.seconds
+
+
+class _JumpingSelector(selectors.BaseSelector):
+    """A selector that, asked to wait for a timer, moves the clock to it instead.
+
+    asyncio's event loop asks its selector to wait at most until its next timer. When
+    nothing is ready after `jump_after` real seconds, this selector adds the rest of
+    that wait to the skipped time and returns at once: the timer is then due. A wait
+    without a timer (for I/O or a thread, nothing scheduled) blocks as usual.
+    """
+
+    def __init__(self, inner: selectors.BaseSelector, skipped: _Skipped) -> None:
+        self.inner = inner
+        self.skipped = skipped
+
+    def register(
+        self, fileobj: FileDescriptorLike, events: int, data: Any = None
+    ) -> selectors.SelectorKey:
+        return self.inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: FileDescriptorLike) -> selectors.SelectorKey:
+        return self.inner.unregister(fileobj)
+
+    def modify(
+        self, fileobj: FileDescriptorLike, events: int, data: Any = None
+    ) -> selectors.SelectorKey:
+        return self.inner.modify(fileobj, events, data)
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is None or timeout <= 0:
+            return self.inner.select(timeout)
+        skipped = self.skipped
+        wait = min(timeout, skipped.jump_after)
+        started = time.monotonic()
+        ready = self.inner.select(wait)
+        if ready:
+            return ready
+        skipped.seconds += max(0.0, timeout - (time.monotonic() - started))
+        return []
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def get_key(self, fileobj: FileDescriptorLike) -> selectors.SelectorKey:
+        return self.inner.get_key(fileobj)
+
+    def get_map(self) -> Mapping[FileDescriptorLike, selectors.SelectorKey]:
+        return self.inner.get_map()
+
+
+class _VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An asyncio event loop whose clock jumps to the next timer when nothing else can run."""
+
+    def __init__(self, jump_after: float = 0.0) -> None:
+        self._skipped = _Skipped(jump_after)
+        super().__init__(_JumpingSelector(selectors.DefaultSelector(), self._skipped))
+
+    def time(self) -> float:
+        return self._skipped.time()
+
+
+def check_jump_after(jump_after: object, where: str) -> float:
+    if (
+        isinstance(jump_after, bool)
+        or not isinstance(jump_after, (int, float))
+        or not 0 <= jump_after < math.inf
+    ):
+        raise cf.InvalidArgument(
+            f"{where}(jump_after=...) takes a finite number of seconds >= 0, got {jump_after!r}"
+        )
+    return float(jump_after)
+
+
+def check_backend(backend: object, where: str) -> Backend:
+    if backend == "asyncio":
+        return "asyncio"
+    if backend == "trio":
+        return "trio"
+    raise cf.InvalidArgument(f"{where}(backend=...) must be 'asyncio' or 'trio', got {backend!r}")
+
+
+def backend_options(backend: Backend, jump_after: float = 0.0) -> dict[str, Any]:
+    """The `backend_options` of `anyio.run` for an event loop with a virtual clock."""
+    if backend == "trio":
+        from trio.testing import MockClock
+
+        return {"clock": MockClock(rate=1.0, autojump_threshold=jump_after)}
+    return {"loop_factory": lambda: _VirtualTimeLoop(jump_after)}
+
+
+def run(
+    fn: Callable[[], Awaitable[T]], backend: Backend, jump_after: float = 0.0, where: str = "run"
+) -> T:
+    """`fn()` in a new event loop of `backend` whose clock jumps over idle waits."""
+    running = running_backend()
+    if running is not None:
+        raise cf.CrossflowError(
+            f"cft.{where}() starts an event loop of its own, but was called inside a running "
+            f"{running} event loop; there, await the async version instead"
+        )
+    return anyio.run(fn, backend=backend, backend_options=backend_options(backend, jump_after))
+
+
+def run_real(fn: Callable[[], Awaitable[T]], backend: Backend, where: str = "run") -> T:
+    """`fn()` in a new event loop of `backend`, in real time."""
+    running = running_backend()
+    if running is not None:
+        raise cf.CrossflowError(
+            f"cft.{where}() starts an event loop of its own, but was called inside a running "
+            f"{running} event loop; there, await the async version instead"
+        )
+    return anyio.run(fn, backend=backend)
+
+
+def running_backend() -> Backend | None:
+    """The event loop running in this thread, if any."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return "asyncio"
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            pass
+        else:
+            return "trio"
+    return None
+
+
+def why_time_cannot_be_skipped() -> str | None:
+    """None when `virtual_clock()` can work in the running event loop, else why not."""
+    backend = running_backend()
+    if backend is None:
+        return "no event loop is running"
+    if backend == "trio":
+        import trio
+        from trio.testing import MockClock
+
+        if isinstance(trio.lowlevel.current_clock(), MockClock):
+            return None
+        return (
+            "on trio the clock is chosen when the event loop starts, and this one was not "
+            "started with a trio.testing.MockClock: start it with "
+            "`anyio.run(main, backend='trio', backend_options={'clock': MockClock()})`, "
+            "or under pytest with an `anyio_backend` fixture that returns "
+            "`('trio', {'clock': MockClock()})`"
+        )
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, _VirtualTimeLoop) or isinstance(
+        getattr(loop, "_selector", None), selectors.BaseSelector
+    ):
+        return None
+    return (
+        f"virtual time needs asyncio's selector event loop, and this one is a "
+        f"{type(loop).__module__}.{type(loop).__qualname__}"
+    )
+
+
+@contextlib.contextmanager
+def virtual_clock(*, jump_after: float = 0.0) -> Iterator[None]:
+    """Inside this block, the running event loop's clock jumps over idle waits.
+
+    Whenever every task waits and the next thing due is a timer, the clock jumps to that
+    timer: `delay`s, scope timeouts, `anyio.sleep` in services and the deadlines of
+    `anyio.fail_after` / `move_on_after` pass in no time. Otherwise time runs as usual.
+
+    ```python
+    async def test_a_day_of_delays():
+        with cft.virtual_clock():
+            assert await wf.run(request) == expected  # wf waits 24 h: takes milliseconds
+    ```
+
+    Use it inside a running event loop. On asyncio it works with the default event loop
+    (a selector loop); on trio the loop must have been started with a
+    `trio.testing.MockClock` (anyio: `backend_options={"clock": MockClock()}`), whose
+    autojump it switches on for the block.
+
+    What cannot be skipped: work that really runs elsewhere. A thread
+    (`anyio.to_thread.run_sync`), a subprocess or real I/O takes its real time, and the
+    clock does not know that it is coming: while the loop only waits for it, the clock
+    jumps to the next timer anyway, so a timeout may fire before the thread is done.
+    `jump_after` is how long, in real seconds, everything must have waited before the
+    clock jumps: raise it above the time such work takes.
+
+    Deadlines set outside the block, around it (a test's `anyio.fail_after`), are on the
+    same clock: a wait that never ends jumps straight to them.
+
+    Raises:
+        CrossflowError: time cannot be skipped in this event loop (the message says why
+            and what to do), or no event loop is running.
+        InvalidArgument: `jump_after` is not a finite number of seconds >= 0.
+    """
+    jump_after = check_jump_after(jump_after, "virtual_clock")
+    reason = why_time_cannot_be_skipped()
+    if reason is not None:
+        raise cf.CrossflowError(f"cft.virtual_clock() cannot skip time here: {reason}")
+    if running_backend() == "trio":
+        import trio
+        from trio.testing import MockClock
+
+        clock = trio.lowlevel.current_clock()
+        assert isinstance(clock, MockClock)  # invariant: checked above
+        before = clock.autojump_threshold
+        clock.autojump_threshold = jump_after
+        try:
+            yield
+        finally:
+            clock.autojump_threshold = before
+        return
+    loop = asyncio.get_running_loop()
+    selector = getattr(loop, "_selector", None)
+    if isinstance(loop, _VirtualTimeLoop) or isinstance(selector, _JumpingSelector):
+        yield  # already virtual: the loop keeps its own setting
+        return
+    assert isinstance(selector, selectors.BaseSelector)  # invariant: checked above
+    skipped = _Skipped(jump_after)
+    jumping = _JumpingSelector(selector, skipped)
+    had_own_time = "time" in vars(loop)
+    own_time = vars(loop).get("time")
+    loop._selector = jumping  # type: ignore[attr-defined]
+    loop.time = skipped.time  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        if getattr(loop, "_selector", None) is jumping:
+            loop._selector = selector  # type: ignore[attr-defined]
+        if skipped.seconds == 0.0:
+            if had_own_time:
+                vars(loop)["time"] = own_time
+            else:
+                del loop.time
+        # else: the loop keeps the time it jumped to (a clock never goes back), flowing on
+        # as usual from there, since timers may already be set in that time
+
+
+def run_skipping_time(
+    workflow: cf.Workflow[Req, Resp],
+    request: Req,
+    *,
+    backend: Backend = "asyncio",
+    jump_after: float = 0.0,
+    on_event: Callable[[cf.Event], object] | None = None,
+) -> Resp:
+    """Run one session of `workflow` in a new event loop whose clock skips idle waits.
+
+    Like `workflow.run_sync(request)`, but a workflow that waits for hours (delays,
+    timeouts, `anyio.sleep` in its services) runs in milliseconds: whenever everything
+    waits for a timer, the clock jumps to it (see `virtual_clock`, also for what cannot
+    be skipped, and `jump_after`).
+
+    ```python
+    response = cft.run_skipping_time(wf, request, backend="trio")
+    ```
+
+    Raises:
+        WorkflowCancelled: the session was cancelled.
+        CrossflowError: called inside a running event loop (use `virtual_clock()` there).
+        InvalidArgument: an argument has the wrong type or value.
+    """
+    if not isinstance(workflow, cf.Workflow):
+        raise cf.InvalidArgument(
+            f"run_skipping_time(workflow, ...) takes a cf.Workflow, got {workflow!r}"
+        )
+    chosen = check_backend(backend, "run_skipping_time")
+    jump = check_jump_after(jump_after, "run_skipping_time")
+
+    async def main() -> Resp:
+        return await workflow.run(request, on_event=on_event)
+
+    return run(main, chosen, jump, "run_skipping_time")
