@@ -282,7 +282,7 @@ def test_wrong_arguments(registry: Registry) -> None:
     """Bad arguments are rejected where they are given, with `cf.InvalidArgument`."""
     with pytest.raises(cf.InvalidArgument, match="JSON text or a dict"):
         Diagram.from_json(5)  # type: ignore[arg-type]
-    with pytest.raises(cf.InvalidArgument, match="cf.diagram.Registry"):
+    with pytest.raises(cf.InvalidArgument, match=r"cf\.diagram\.Registry"):
         Diagram.from_json(diagram({}, TERMINATE)).check({})  # type: ignore[arg-type]
 
 
