@@ -39,6 +39,7 @@ from ._causes import Unreachable as Unreachable
 from ._causes import UnusedStreams as UnusedStreams
 from ._causes import UserCancelled as UserCancelled
 from ._chain import Chain as Chain
+from ._ending import Ending as Ending
 from ._errors import BuildError as BuildError
 from ._errors import CircularCollectError as CircularCollectError
 from ._errors import CrossflowError as CrossflowError
@@ -47,6 +48,7 @@ from ._errors import IncompatibleLayout as IncompatibleLayout
 from ._errors import InvalidArgument as InvalidArgument
 from ._errors import OutputAlreadyConnected as OutputAlreadyConnected
 from ._errors import StaleBufferKey as StaleBufferKey
+from ._errors import UnreachableWarning as UnreachableWarning
 from ._errors import WorkflowCancelled as WorkflowCancelled
 from ._handles import Buffer as Buffer
 from ._handles import InputSlot as InputSlot
@@ -96,6 +98,7 @@ __all__ = (
     "Disposal",
     "DisposalCause",
     "EmptySpread",
+    "Ending",
     "Err",
     "Event",
     "Filtered",
@@ -132,6 +135,7 @@ __all__ = (
     "TrimBranch",
     "Trimming",
     "Unreachable",
+    "UnreachableWarning",
     "UnusedStreams",
     "Unzip",
     "UserCancelled",

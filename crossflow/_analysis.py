@@ -202,3 +202,101 @@ def analyse(graph: Graph) -> None:
     # upstream collects first: rank = number of collects upstream of it
     ranked = sorted(collects, key=lambda c: sum(1 for d in collects if d in upstream[c]))
     graph.collect_rank = {c: r for r, c in enumerate(ranked)}
+
+
+# --------------------------------------------------------------------------- build warnings
+
+_SHOWN_ENDS = 6  # dead ends listed in a warning; the rest are counted
+_SHOWN_PATH = 6  # operations shown of one path from start
+
+
+def _path_text(graph: Graph, parent: dict[int, int], op: int) -> str:
+    names: list[str] = []
+    at: int | None = op
+    while at is not None:
+        names.append("start" if at == graph.start else repr(graph.ops[at].name))
+        at = parent.get(at)
+    names.reverse()
+    if len(names) > _SHOWN_PATH:
+        names = [*names[:2], "...", *names[-(_SHOWN_PATH - 3) :]]
+    return " -> ".join(names)
+
+
+def _dead_ends(
+    graph: Graph, reached: list[int], parent: dict[int, int], disposed: set[tuple[int, int]]
+) -> list[str]:
+    """Where messages leaving `start` stop: each with the path that leads there."""
+    ends: list[str] = []
+    for i in reached:
+        op = graph.ops[i]
+        stops: list[str] = []
+        if op.kind is Kind.BUFFER and not graph.succ[i]:
+            stops.append("it is stored in a buffer that no join or listener reads")
+        elif op.kind is Kind.STREAM_OUT:
+            stops.append(f"it leaves the scope on stream {op.params['stream']!r}")
+        elif not op.ports and op.kind not in (Kind.TERMINATE, Kind.CANCEL, Kind.BUFFER):
+            stops.append("the operation has no outputs")
+        for port, (name, target) in enumerate(zip(op.ports, op.targets, strict=True)):
+            if target is None:
+                ended = "is ended with dispose()" if (i, port) in disposed else "is not connected"
+                stops.append(f"output {name!r} {ended}")
+        ends.extend(f"{_path_text(graph, parent, i)}: {stop}" for stop in stops)
+    return ends
+
+
+def reach_problems(graph: Graph, disposed: set[tuple[int, int]], what: str) -> str | None:
+    """What a `cf.UnreachableWarning` says about `graph`, or None when all is well.
+
+    Two problems are reported (API §10):
+
+    * nothing that leaves `start` can reach `terminate` or an explicit cancel (S2.3),
+      so every session is cancelled at once; the warning lists where the messages
+      stop (unconnected or disposed outputs, unread buffers, stream outs), each with
+      the chain that leads there;
+    * operations that no message can ever reach (nothing connects them to `start`,
+      directly or through buffers): a forgotten connection. Start, terminate, stream
+      outs and buffers handed to cleanup workflows are never reported.
+
+    `disposed` holds the outputs ended with `chain.dispose()`, `what` names the graph
+    ("workflow", "nested scope", "cleanup workflow").
+    """
+    parent: dict[int, int] = {}
+    seen = {graph.start}
+    order = [graph.start]
+    for i in order:  # breadth first: the shortest chain to every operation
+        for t in graph.succ[i]:
+            if t not in seen:
+                seen.add(t)
+                parent[t] = i
+                order.append(t)
+    parts: list[str] = []
+    first = graph.ops[graph.start].targets[0]
+    if first is None or not graph.useful[first]:
+        ends = _dead_ends(graph, order, parent, disposed)
+        shown = "; ".join(ends[:_SHOWN_ENDS])
+        if len(ends) > _SHOWN_ENDS:
+            shown += f"; and {len(ends) - _SHOWN_ENDS} more"
+        parts.append(
+            f"{what} {graph.name!r} can never reach its end: no path leads from scope.start to "
+            "scope.terminate or to a cancel operation, so every session of it is cancelled "
+            f"at once (Unreachable, S2.3). The chains end nowhere: {shown}. Connect the chain "
+            "whose message is the response to scope.terminate "
+            "(chain.connect(scope.terminate)), or end it in a cancel (chain.then_cancel())."
+        )
+    kept = {b for c in graph.cleanups for b in c.buffers}
+    skipped = (Kind.START, Kind.TERMINATE, Kind.STREAM_OUT)
+    never = [
+        op.name
+        for op in graph.ops
+        if op.index not in seen and op.kind not in skipped and op.index not in kept
+    ]
+    if never:
+        listed = ", ".join(repr(n) for n in never[:_SHOWN_ENDS])
+        if len(never) > _SHOWN_ENDS:
+            listed += f" and {len(never) - _SHOWN_ENDS} more"
+        parts.append(
+            f"In {what} {graph.name!r}, no message can ever reach {listed}: nothing connects "
+            "them to scope.start. Connect an output to their input "
+            "(builder.connect(output, node.input)), or remove them."
+        )
+    return " ".join(parts) if parts else None

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import attrs
 
+from ._arguments import shown
 from ._errors import InvalidArgument
 
 Retention = Literal["keep_last", "keep_first", "keep_all"]
@@ -14,7 +15,7 @@ Retention = Literal["keep_last", "keep_first", "keep_all"]
 
 def _check_n(n: object, where: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise InvalidArgument(f"BufferSettings.{where}(n): n must be an int >= 0, got {n!r}")
+        raise InvalidArgument(f"BufferSettings.{where}(n): n must be an int >= 0, got {shown(n)}")
     return n
 
 
@@ -37,12 +38,16 @@ class BufferSettings:
     def __attrs_post_init__(self) -> None:
         if self.retention not in ("keep_last", "keep_first", "keep_all"):
             raise InvalidArgument(
-                f"BufferSettings(retention={self.retention!r}): use keep_last, keep_first "
-                "or keep_all"
+                f"BufferSettings(retention=...) takes 'keep_last', 'keep_first' or 'keep_all', "
+                f"got {shown(self.retention)}; or make settings with BufferSettings.keep_last(n), "
+                "keep_first(n) or keep_all()"
             )
         if self.retention == "keep_all":
             if self.n is not None:
-                raise InvalidArgument("BufferSettings.keep_all() has no capacity; n must be None")
+                raise InvalidArgument(
+                    f"BufferSettings(retention='keep_all') has no capacity; n must be None, "
+                    f"got {shown(self.n)}"
+                )
         else:
             _check_n(self.n, self.retention)
 

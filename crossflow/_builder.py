@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import os
+import sys
+import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, final, overload
 
 import attrs
 
-from ._analysis import analyse
+from ._analysis import analyse, reach_problems
+from ._arguments import check_flag, check_name, check_stream_types, shown
 from ._buffers import BufferSettings
-from ._errors import BuildError, IncompatibleLayout, InvalidArgument, OutputAlreadyConnected
+from ._callables import build_fn_name, check_build_fn, cleanup_form
+from ._errors import (
+    BuildError,
+    IncompatibleLayout,
+    InvalidArgument,
+    OutputAlreadyConnected,
+    UnreachableWarning,
+)
 from ._graph import Cleanup, Graph, Kind, Op
 from ._handles import (
     Buffer,
@@ -22,16 +35,26 @@ from ._handles import (
     TrimBranch,
 )
 from ._policy import CancellationPolicy
-from ._providers import ProviderSpec, classify
+from ._providers import ProviderSpec, classify, provider_kind
 from ._settings import ScopeSettings
+from ._text import safe_repr
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
 
     from ._chain import Chain
+    from ._ending import Ending
     from ._keys import BufferKey
     from ._services import Service
     from ._workflow import Workflow
+
+    # what the cleanup methods take: a build function, or a service called with a cf.Ending
+    CleanupFn: TypeAlias = (
+        Callable[[Scope[Any, Any], "Builder"], None]
+        | Callable[[Ending[Any]], object]
+        | Service[Ending[Any], Any]
+        | Workflow[Ending[Any], Any]
+    )
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -64,8 +87,8 @@ def check_settings(settings: object, where: str) -> ScopeSettings:
         return ScopeSettings()
     if not isinstance(settings, ScopeSettings):
         raise InvalidArgument(
-            f"{where}: settings must be a cf.ScopeSettings, got {settings!r} "
-            f"of type {type(settings).__name__}"
+            f"{where}: settings must be a cf.ScopeSettings, for example "
+            f"cf.ScopeSettings(timeout=5), got {shown(settings)}"
         )
     return settings
 
@@ -75,7 +98,7 @@ def check_policy(policy: object, kind: Kind, name: str, where: str) -> Cancellat
     if not isinstance(policy, CancellationPolicy):
         raise InvalidArgument(
             f"{where}: cancellation must be a cf.CancellationPolicy (WAIT, TRY_CANCEL or "
-            f"ABANDON), got {policy!r}"
+            f"ABANDON), got {shown(policy)}"
         )
     if policy is not CancellationPolicy.WAIT and kind is Kind.CALL:
         raise InvalidArgument(
@@ -86,17 +109,82 @@ def check_policy(policy: object, kind: Kind, name: str, where: str) -> Cancellat
     return policy
 
 
-def check_streams(streams: object, where: str) -> dict[str, type[Any]]:
-    if streams is None:
-        return {}
-    if not isinstance(streams, Mapping):
-        raise InvalidArgument(
-            f"{where}: streams must be a dict of stream name to message type, got {streams!r}"
+def _handle_hint(value: object) -> str:
+    """What the user probably meant, for a handle given where another kind is needed."""
+    if isinstance(value, Node):
+        return "; a node has an input and an output: use node.input or node.output"
+    if isinstance(value, Scope):
+        return "; use scope.start (an output) or scope.terminate (an input slot)"
+    if isinstance(getattr(value, "_output", None), Output):  # a cf.Chain
+        return "; this is a chain: continue it directly, or take its output with chain.output()"
+    return ""
+
+
+def _not_an_output(value: object, where: str) -> InvalidArgument:
+    """The error for something given where a `cf.Output` is needed."""
+    if isinstance(value, InputSlot):
+        hint = (
+            "; an input slot is where messages go in (node.input, scope.terminate): start from "
+            "an output, such as scope.start or node.output, and connect it to this slot"
         )
-    for key in streams:
-        if not isinstance(key, str) or not key.isidentifier():
-            raise InvalidArgument(f"{where}: stream names must be identifiers, got {key!r}")
-    return dict(streams)
+    elif isinstance(value, Buffer):
+        hint = (
+            f"; a buffer stores messages and has no output: read buffer {value.name!r} with "
+            "builder.join(buffer) or builder.listen(buffer)"
+        )
+    else:
+        hint = _handle_hint(value)
+    return InvalidArgument(
+        f"{where} needs a cf.Output (where an operation's messages come out, such as "
+        f"scope.start or node.output), got {shown(value)}{hint}"
+    )
+
+
+def _not_an_input(value: object, where: str) -> InvalidArgument:
+    """The error for something given where a `cf.InputSlot` (or buffer) is needed."""
+    if isinstance(value, Output):
+        hint = (
+            "; an output is where messages come out: connect an output *to* an input slot, "
+            "such as node.input or scope.terminate"
+        )
+    elif callable(value) and not isinstance(value, type):
+        hint = (
+            "; to send the messages to a function, make it a node: chain.then(fn), or "
+            "builder.create_node(fn).input"
+        )
+    else:
+        hint = _handle_hint(value)
+    return InvalidArgument(
+        f"{where} needs a cf.InputSlot (where messages go in, such as node.input or "
+        f"scope.terminate) or a cf.Buffer, got {shown(value)}{hint}"
+    )
+
+
+def _check_split_keys(keys: object, where: str) -> tuple[Hashable, ...]:
+    if isinstance(keys, (str, bytes)):
+        raise InvalidArgument(
+            f"{where}: keys takes a list or tuple of keys, got the string {keys!r}, which would "
+            f"be split into its characters; for one key write keys=({keys!r},)"
+        )
+    if isinstance(keys, Mapping) or not isinstance(keys, Iterable):
+        raise InvalidArgument(
+            f"{where}: keys takes a list or tuple of keys (dict keys or positions), got "
+            f"{shown(keys)}"
+        )
+    key_tuple = tuple(keys)
+    for key in key_tuple:
+        try:
+            hash(key)
+        except TypeError:
+            raise InvalidArgument(
+                f"{where}: a split key must be hashable (a str, an int, a tuple, ...), got "
+                f"{shown(key)}"
+            ) from None
+    if len(set(key_tuple)) != len(key_tuple):
+        raise BuildError(
+            f"{where}: a key is listed twice in keys={key_tuple!r}; list each key once"
+        )
+    return key_tuple
 
 
 @final
@@ -224,12 +312,13 @@ class Builder:
     them: connecting handles of another workflow or scope raises `IncompatibleLayout`.
     """
 
-    __slots__ = ("_graph", "_name_counts", "_parent", "_used")
+    __slots__ = ("_disposed", "_graph", "_name_counts", "_parent", "_used")
 
     def __init__(self, graph: Graph, parent: Builder | None = None) -> None:
         self._graph = graph
         self._parent = parent
         self._used: set[tuple[int, int]] = set()
+        self._disposed: set[tuple[int, int]] = set()  # outputs ended with chain.dispose()
         self._name_counts: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -264,11 +353,18 @@ class Builder:
         kind: Kind,
         name: str | None,
         ports: list[str],
+        *,
+        reserved: bool = False,
         **fields: Any,
     ) -> int:
+        # `reserved`: `name` was already made unique with `_unique` (nested scopes reserve
+        # theirs before building their body, whose graph carries the same name)
         self._check_open()
         index = len(self._graph.ops)
-        label = self._unique(name) if name is not None else f"{kind.value}#{index}"
+        if name is None:
+            label = f"{kind.value}#{index}"
+        else:
+            label = name if reserved else self._unique(name)
         self._graph.ops.append(
             Op(
                 index=index,
@@ -289,11 +385,7 @@ class Builder:
         return Output(self, op, len(o.ports) - 1)
 
     def _own(self, handle: Output[Any] | InputSlot[Any] | Buffer[Any], what: str) -> None:
-        if not isinstance(handle, (Output, InputSlot, Buffer)):
-            raise InvalidArgument(
-                f"{what} must be a cf.Output or cf.InputSlot, got {handle!r} "
-                f"of type {type(handle).__name__}"
-            )
+        """`handle` (whose type the caller checked) must belong to this builder."""
         owner = handle._owner
         if owner is self:
             return
@@ -329,9 +421,30 @@ class Builder:
 
     def _discard(self, output: Output[Any]) -> None:
         # the output is used up, but goes nowhere: its messages are dropped (S2.5)
-        self._own(output, "output")
+        self._output_arg(output, "chain.dispose()")
         self._check_free(output)
         self._used.add((output._op, output._port))
+        self._disposed.add((output._op, output._port))
+
+    def _output_arg(self, output: object, where: str) -> Output[Any]:
+        """`output` must be a `cf.Output` of this scope."""
+        if not isinstance(output, Output):
+            raise _not_an_output(output, where)
+        self._own(output, where)
+        return output
+
+    def _input_arg(self, input_slot: object, where: str) -> InputSlot[Any] | Buffer[Any]:
+        """`input_slot` must be a `cf.InputSlot` or a `cf.Buffer` of this scope."""
+        if not isinstance(input_slot, (InputSlot, Buffer)):
+            raise _not_an_input(input_slot, where)
+        self._own(input_slot, where)
+        return input_slot
+
+    def _connect(self, output: object, input_slot: object, where: str) -> None:
+        self._check_open()
+        checked = self._output_arg(output, where)
+        slot = self._input_arg(input_slot, where)
+        self._link(checked, slot._op)
 
     def _node_from_spec(
         self,
@@ -339,19 +452,26 @@ class Builder:
         name: str | None,
         cancellation: object = CancellationPolicy.WAIT,
         where: str = "builder.create_node()",
+        *,
+        reserved: bool = False,
     ) -> tuple[int, Node[Any, Any]]:
         ports = ["response", *spec.streams]
         kind = {"scope": Kind.SCOPE, "task": Kind.TASK}.get(spec.kind, Kind.CALL)
-        policy = check_policy(cancellation, kind, name or spec.name, where)
+        label = name or spec.name
+        policy = check_policy(cancellation, kind, label, where)
         params = {"policy": policy}
         if kind is Kind.SCOPE:
             index = self._add(
-                kind, name or spec.name, ports, graph=spec.graph, provider=spec, params=params
+                kind,
+                label,
+                ports,
+                reserved=reserved,
+                graph=spec.graph,
+                provider=spec,
+                params=params,
             )
         else:
-            index = self._add(
-                kind, name or spec.name, ports, fn=spec.fn, provider=spec, params=params
-            )
+            index = self._add(kind, label, ports, fn=spec.fn, provider=spec, params=params)
         streams = StreamOutputs({s: Output(self, index, i + 1) for i, s in enumerate(spec.streams)})
         node: Node[Any, Any] = Node(
             self._graph.ops[index].name, InputSlot(self, index), Output(self, index, 0), streams
@@ -360,29 +480,41 @@ class Builder:
 
     def _scope_spec(
         self,
-        build_fn: Callable[..., None],
-        name: str | None,
-        settings: ScopeSettings | None,
-        streams: Mapping[str, type[Any]] | None,
+        build_fn: object,
+        name: object,
+        settings: object,
+        streams: object,
         where: str,
+        step_hint: str,
     ) -> ProviderSpec:
-        if not callable(build_fn):
+        """Check the arguments of a nested scope, reserve its name and build its body.
+
+        The scope is named `name`, or after its build function (`pricing`; a lambda after
+        where it was written); a name repeated in this scope gets `#2`, `#3`, ...
+        """
+        self._check_open()
+        given = check_name(name, f"{where.removesuffix('()')}(name=...)")
+        kind = provider_kind(build_fn)
+        if kind is not None:
+            label = getattr(build_fn, "name", "provider")
             raise InvalidArgument(
-                f"{where} expects a build function (scope, builder) -> None, got {build_fn!r}"
+                f"{where} expects a build function `def build(scope, builder) -> None`, got "
+                f"the {kind} {safe_repr(build_fn)}. {step_hint.format(name=label)}"
             )
-        scope_name = (
-            name if name is not None else f"{self._graph.name}/scope#{len(self._graph.ops)}"
-        )
+        check_build_fn(build_fn, where, step_hint)
+        assert callable(build_fn)  # invariant: check_build_fn rejected everything else
+        settings_ = check_settings(settings, where)
+        stream_types = check_stream_types(streams, where)
+        label = self._unique(given if given is not None else build_fn_name(build_fn))
         graph = build_graph(
             build_fn,
-            name=scope_name,
-            settings=check_settings(settings, where),
-            streams=check_streams(streams, where),
+            name=label,
+            settings=settings_,
+            streams=stream_types,
             parent=self,
+            what="nested scope",
         )
-        return ProviderSpec(
-            kind="scope", name=scope_name, streams=tuple(graph.stream_outs), graph=graph
-        )
+        return ProviderSpec(kind="scope", name=label, streams=tuple(graph.stream_outs), graph=graph)
 
     # ------------------------------------------------------------------ public
 
@@ -394,8 +526,8 @@ class Builder:
         """
         from ._chain import Chain
 
-        self._own(output, "builder.chain(output)")
-        return Chain(self, output)
+        self._check_open()
+        return Chain(self, self._output_arg(output, "builder.chain(output)"))
 
     def connect(self, output: Output[T], input_slot: InputSlot[T] | Buffer[T]) -> None:
         """Send every message of `output` to `input_slot` (or into a buffer).
@@ -404,15 +536,7 @@ class Builder:
             OutputAlreadyConnected: `output` is already connected (fork it instead).
             IncompatibleLayout: a handle belongs to another workflow or scope.
         """
-        self._check_open()
-        self._own(output, "builder.connect(output, ...)")
-        if not isinstance(input_slot, (InputSlot, Buffer)):
-            raise InvalidArgument(
-                f"builder.connect(output, input_slot): input_slot must be a cf.InputSlot "
-                f"(for example node.input or scope.terminate) or a cf.Buffer, got {input_slot!r}"
-            )
-        self._own(input_slot, "builder.connect(..., input_slot)")
-        self._link(output, input_slot._op)
+        self._connect(output, input_slot, "builder.connect(output, input_slot)")
 
     @overload
     def create_node(
@@ -469,10 +593,9 @@ class Builder:
                 `WAIT` for a blocking service.
         """
         self._check_open()
-        if name is not None and not isinstance(name, str):
-            raise InvalidArgument(f"create_node(name=...) takes a str, got {name!r}")
+        given = check_name(name, "builder.create_node(name=...)")
         spec = classify(provider, "builder.create_node()")
-        return self._node_from_spec(spec, name, cancellation, "builder.create_node()")[1]
+        return self._node_from_spec(spec, given, cancellation, "builder.create_node()")[1]
 
     def create_scope(
         self,
@@ -491,8 +614,9 @@ class Builder:
         `cancellation` is the node's cancellation policy (S6.6), as for `create_node`.
         """
         where = "builder.create_scope()"
-        spec = self._scope_spec(build_fn, name, settings, streams, where)
-        return self._node_from_spec(spec, spec.name, cancellation, where)[1]
+        hint = "To run it on every message, use builder.create_node({name})."
+        spec = self._scope_spec(build_fn, name, settings, streams, where, hint)
+        return self._node_from_spec(spec, spec.name, cancellation, where, reserved=True)[1]
 
     def create_fork_clone(self) -> ForkClone[Any]:
         """Create a fork that copies each message to every output made by `clone_output()`."""
@@ -546,12 +670,20 @@ class Builder:
         )
 
     def create_split(self, keys: Iterable[Hashable] = (), sequence: int = 0) -> SplitOutputs:
-        """Create a split (see `Chain.split_outputs`)."""
-        key_tuple = tuple(keys)
-        if len(set(key_tuple)) != len(key_tuple):
-            raise BuildError(f"create_split(keys={key_tuple!r}): a key is listed twice")
+        """Create a split (see `Chain.split_outputs`).
+
+        Raises:
+            InvalidArgument: `keys` is not a list or tuple of hashable keys (a `str` is
+                refused: it is not a list of its characters), or `sequence` is not an
+                int >= 0.
+            BuildError: a key is listed twice.
+        """
+        self._check_open()
+        key_tuple = _check_split_keys(keys, "create_split()")
         if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
-            raise InvalidArgument(f"split: sequence must be an int >= 0, got {sequence!r}")
+            raise InvalidArgument(
+                f"create_split(): sequence must be an int >= 0, got {shown(sequence)}"
+            )
         ports = (
             [f"key:{k!r}" for k in key_tuple]
             + [f"seq:{i}" for i in range(sequence)]
@@ -576,13 +708,20 @@ class Builder:
             self._own(item, where)
             return item._op, item._clone
         if outputs and isinstance(item, Output):
+            self._own(item, where)
             buffer = self.create_buffer()
-            self.connect(item, buffer)
+            self._connect(item, buffer, where)
             return buffer._op, False
         expected = "cf.Buffer or cf.Output" if outputs else "cf.Buffer"
+        hint = _handle_hint(item)
+        if isinstance(item, Output):
+            hint = (
+                "; an output holds nothing: connect it into a buffer "
+                "(builder.create_buffer()) and give the buffer here"
+            )
         raise InvalidArgument(
-            f"{where} takes a {expected}, a tuple of them or a dict of them, got {item!r} "
-            f"of type {type(item).__name__}"
+            f"{where} takes a {expected}, a tuple of them or a dict of them, got "
+            f"{shown(item)}{hint}"
         )
 
     def _buffer_set(
@@ -597,7 +736,7 @@ class Builder:
         elif isinstance(buffers, Mapping):
             for key in buffers:
                 if not isinstance(key, str):
-                    raise InvalidArgument(f"{where}: dict keys must be str, got {key!r}")
+                    raise InvalidArgument(f"{where}: dict keys must be str, got {shown(key)}")
             shape, names, items = "dict", tuple(buffers), list(buffers.values())
         else:
             self._buffer_op(buffers, where, outputs)  # raises with a precise message
@@ -633,11 +772,11 @@ class Builder:
             settings = BufferSettings.keep_last(1)
         if not isinstance(settings, BufferSettings):
             raise InvalidArgument(
-                f"create_buffer(settings=...) takes a cf.BufferSettings, got {settings!r}"
+                "create_buffer(settings=...) takes a cf.BufferSettings, such as "
+                f"cf.BufferSettings.keep_all(), got {shown(settings)}"
             )
-        if name is not None and not isinstance(name, str):
-            raise InvalidArgument(f"create_buffer(name=...) takes a str, got {name!r}")
-        index = self._add(Kind.BUFFER, name or "buffer", [], params={"settings": settings})
+        given = check_name(name, "create_buffer(name=...)")
+        index = self._add(Kind.BUFFER, given or "buffer", [], params={"settings": settings})
         return Buffer(self, index, self._graph.ops[index].name)
 
     @overload
@@ -706,6 +845,7 @@ class Builder:
         """
         from ._chain import Chain
 
+        given = check_name(name, "builder.join(name=...)")
         shape, names, ops, clones = self._buffer_set(buffers, "builder.join()", outputs=True)
         if into is not None:
             if shape != "dict":
@@ -714,10 +854,9 @@ class Builder:
                     f"arguments of {getattr(into, '__qualname__', into)!r}"
                 )
             _check_into(into, names)
-        label = name or "join"
         index = self._add(
             Kind.JOIN,
-            label,
+            given or "join",
             ["joined"],
             params={"buffers": ops, "clone": clones, "shape": shape, "names": names, "into": into},
         )
@@ -746,10 +885,11 @@ class Builder:
         """
         from ._chain import Chain
 
+        given = check_name(name, "builder.listen(name=...)")
         shape, names, ops, _ = self._buffer_set(buffers, "builder.listen()")
         index = self._add(
             Kind.LISTEN,
-            name or "listen",
+            given or "listen",
             ["keys"],
             params={"buffers": ops, "shape": shape, "names": names},
         )
@@ -794,7 +934,10 @@ class Builder:
         spans: list[tuple[str, int, int]] = []
         for branch in branches:
             if not isinstance(branch, TrimBranch):
-                raise InvalidArgument(f"trim takes cf.TrimBranch values, got {branch!r}")
+                raise InvalidArgument(
+                    "a trim takes cf.TrimBranch values, such as "
+                    f"cf.TrimBranch.downstream(node), got {shown(branch)}"
+                )
             a = self._point(branch.start)
             b = self._point(branch.end) if branch.how == "between" else -1
             spans.append((branch.how, a, b))
@@ -809,57 +952,97 @@ class Builder:
     def _point(self, point: object) -> int:
         if isinstance(point, Node):
             point = point.input
-        if not isinstance(point, (InputSlot, Buffer)):
-            raise InvalidArgument(
-                f"a trim point is an input slot, a cf.Node or a cf.Buffer, got {point!r}"
-            )
-        self._own(point, "cf.TrimBranch point")
-        return point._op
+        return self._input_arg(point, "cf.TrimBranch point")._op
 
-    def _cleanup(self, when: str, buffers: Any, build_fn: Callable[..., None]) -> None:
+    def _cleanup(self, when: str, buffers: object, build_fn: object, ending: object) -> None:
         where = f"builder.on_{when}()"
+        self._check_open()
         shape, names, ops, _ = self._buffer_set(buffers, where, allow_empty=True)
-        if not callable(build_fn):
-            raise InvalidArgument(
-                f"{where} expects a build function (scope, builder) -> None, got {build_fn!r}"
-            )
+        wants_ending = check_flag(ending, f"{where}: ending=")
+        is_provider = provider_kind(build_fn) is not None
+        form = "service" if is_provider else cleanup_form(build_fn, where)
         count = sum(1 for c in self._graph.cleanups if c.when == when) + 1
-        graph = build_graph(
-            build_fn,
-            name=f"{self._graph.name}/on_{when}#{count}",
-            settings=ScopeSettings(),
-            streams={},
-            parent=self,
-        )
-        self._graph.cleanups.append(Cleanup(when, shape, names, ops, graph))
+        name = f"{self._graph.name}/on_{when}#{count}"
+        if form == "service":
+            # the one-line form: the cleanup workflow calls the service once, with the
+            # cf.Ending as its request
+            spec = classify(build_fn, where)
 
-    def on_cancel(self, buffers: Any, build_fn: Callable[[Scope[Any, Any], Builder], None]) -> None:
+            def build(scope: Scope[Any, Any], builder: Builder) -> None:
+                node = builder._node_from_spec(spec, None, CancellationPolicy.WAIT, where)[1]
+                builder._connect(scope.start, node.input, where)
+                builder._connect(node.output, scope.terminate, where)
+
+            graph = build_graph(
+                build,
+                name=name,
+                settings=ScopeSettings(),
+                streams={},
+                parent=self,
+                what="cleanup workflow",
+            )
+            wants_ending = True
+        else:
+            check_build_fn(build_fn, where)
+            assert callable(build_fn)  # invariant: check_build_fn rejected everything else
+            graph = build_graph(
+                build_fn,
+                name=name,
+                settings=ScopeSettings(),
+                streams={},
+                parent=self,
+                what="cleanup workflow",
+            )
+        self._graph.cleanups.append(Cleanup(when, shape, names, ops, graph, ending=wants_ending))
+
+    def on_cancel(self, buffers: Any, build_fn: CleanupFn, *, ending: bool = False) -> None:
         """Add a cleanup workflow that runs after the scope is cancelled or interrupted.
 
-        It starts once the scope's operations are cleaned up, with keys to `buffers`
-        (in their shape; `()` for none) as its request; its response is ignored. The
-        scope's cancellation is delivered only when it has ended (S6.1-S6.3).
+        It starts once the scope's operations are cleaned up; its response is ignored.
+        The scope's cancellation is delivered only when it has ended (S6.1-S6.3).
+        `buffers` are the buffers it gets keys to: one buffer, a tuple or a dict of
+        them (`()` for none); the keys come in the same shape.
+
+        `build_fn` takes one of two forms:
+
+        * a build function `def build(scope, builder)`, which builds the cleanup
+          workflow. Its request is the keys, or, with `ending=True`, a `cf.Ending`
+          holding the keys and how the session ended.
+        * the one-line form: a service called once, whose request is a `cf.Ending`
+          (`ending.keys`, `ending.cancellation`): a function of one argument (plain or
+          async), a `cf.Service` or a `cf.Workflow`.
+          `builder.on_cancel(pans, undo)` is the same as a build function that
+          connects `scope.start` to `undo` and `undo` to `scope.terminate`.
+
+        A function that takes two positional arguments is a build function, one that
+        takes one argument is the one-line form; a callable whose signature cannot be
+        read is taken as a build function.
+
+        Raises:
+            InvalidArgument: `build_fn` is neither form (the message explains both),
+                an async build function, or `ending` is not a bool.
         """
-        self._cleanup("cancel", buffers, build_fn)
+        self._cleanup("cancel", buffers, build_fn, ending)
 
-    def on_terminate(
-        self, buffers: Any, build_fn: Callable[[Scope[Any, Any], Builder], None]
-    ) -> None:
-        """Add a cleanup workflow that runs after the scope reached terminate (see `on_cancel`)."""
-        self._cleanup("terminate", buffers, build_fn)
+    def on_terminate(self, buffers: Any, build_fn: CleanupFn, *, ending: bool = False) -> None:
+        """Add a cleanup workflow that runs after the scope reached terminate.
 
-    def on_cleanup(
-        self, buffers: Any, build_fn: Callable[[Scope[Any, Any], Builder], None]
-    ) -> None:
-        """Add a cleanup workflow that runs whenever the scope ends (see `on_cancel`)."""
-        self._cleanup("cleanup", buffers, build_fn)
+        Both forms and `ending=` are as for `on_cancel`; the `cf.Ending` it gets says
+        the session terminated (`ending.cancellation is None`).
+        """
+        self._cleanup("terminate", buffers, build_fn, ending)
+
+    def on_cleanup(self, buffers: Any, build_fn: CleanupFn, *, ending: bool = False) -> None:
+        """Add a cleanup workflow that runs whenever the scope ends (see `on_cancel`).
+
+        Its `cf.Ending` (one-line form, or `ending=True`) tells a cancellation from a
+        terminate.
+        """
+        self._cleanup("cleanup", buffers, build_fn, ending)
 
 
 def _check_into(into: Callable[..., Any], names: tuple[str, ...]) -> None:
     """A keyed join into a class: its keys must be exactly the required/allowed fields."""
-    import dataclasses
-    import inspect
-
     label = getattr(into, "__qualname__", repr(into))
     if not callable(into):
         raise InvalidArgument(f"builder.join(into=...) takes a class or callable, got {into!r}")
@@ -907,14 +1090,19 @@ def _check_into(into: Callable[..., Any], names: tuple[str, ...]) -> None:
 
 
 def build_graph(
-    build_fn: Callable[..., None],
+    build_fn: Callable[..., object],
     *,
     name: str,
     settings: ScopeSettings,
     streams: Mapping[str, type[Any]],
     parent: Builder | None = None,
+    what: str = "workflow",
 ) -> Graph:
-    """Run a build function on a fresh scope and return its analysed, frozen graph."""
+    """Run a build function on a fresh scope and return its analysed, frozen graph.
+
+    Warns `UnreachableWarning` (API §10) when the graph has parts no message can reach;
+    `what` names the graph in that warning.
+    """
     graph = Graph(name=name, settings=settings)
     builder = Builder(graph, parent)
     graph.ops.append(Op(index=0, kind=Kind.START, name="start", ports=["request"], targets=[None]))
@@ -928,7 +1116,31 @@ def build_graph(
     scope: Scope[Any, Any] = Scope(
         name, Output(builder, 0, 0), InputSlot(builder, 1), StreamInputs(slots)
     )
-    build_fn(scope, builder)
+    result = build_fn(scope, builder)
+    if inspect.isawaitable(result):  # an object whose __call__ returns a coroutine
+        if inspect.iscoroutine(result):
+            result.close()  # it will never run
+        raise InvalidArgument(
+            f"the build function of {what} {name!r} returned an awaitable: build functions "
+            "run synchronously, once, while the workflow is built; make it a plain function"
+        )
     graph.frozen = True
     analyse(graph)
+    problems = reach_problems(graph, builder._disposed, what)
+    if problems is not None:
+        warn_at_user_code(problems, UnreachableWarning)
     return graph
+
+
+def warn_at_user_code(message: str, category: type[Warning]) -> None:
+    """Issue a warning that points at the first caller outside crossflow: the line that
+    built the workflow or scope, however deep the build functions nest."""
+    level = 2  # the caller of this function
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep

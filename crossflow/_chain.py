@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final, overload
 
+from ._arguments import check_name
 from ._builder import Builder, SplitOutputs, check_min_max
+from ._callables import callable_name, check_callable, check_one_argument, is_async_callable
 from ._errors import BuildError, InvalidArgument
 from ._graph import Kind
 from ._handles import Buffer, InputSlot, Node, Output, Scope, TrimBranch
 from ._policy import CancellationPolicy
-from ._providers import classify
+from ._providers import classify, provider_kind
 from ._results import Err, Ok
-from ._services import Service, check_callable, is_async_callable
+from ._services import Service
+from ._text import safe_repr
 
 if TYPE_CHECKING:
     from ._keys import BufferKey
@@ -89,7 +92,7 @@ class Chain(Generic[T_co]):
             OutputAlreadyConnected: this chain's output was already used.
             IncompatibleLayout: `input_slot` belongs to another workflow or scope.
         """
-        self._builder.connect(self._output, input_slot)
+        self._builder._connect(self._output, input_slot, "chain.connect(input_slot)")
 
     def dispose(self) -> None:
         """End the chain; its messages are discarded on purpose (no disposal is recorded)."""
@@ -193,11 +196,10 @@ class Chain(Generic[T_co]):
         """Like `then`, but return the `Node`, to reach its stream outputs."""
         b = self._builder
         b._check_open()
-        if name is not None and not isinstance(name, str):
-            raise InvalidArgument(f"then(name=...) takes a str, got {name!r}")
+        given = check_name(name, "chain.then(name=...)")
         b._check_free(self._output)
         spec = classify(provider, "chain.then()")
-        index, node = b._node_from_spec(spec, name, cancellation, "chain.then()")
+        index, node = b._node_from_spec(spec, given, cancellation, "chain.then()")
         b._link(self._output, index)
         return node
 
@@ -209,12 +211,11 @@ class Chain(Generic[T_co]):
     def map(self, fn: Callable[[T_co], U], *, name: str | None = None) -> Chain[U]: ...
     def map(self, fn: Any, *, name: str | None = None) -> Chain[Any]:
         """Apply `fn` to every message: inline if it is a plain function, as a task if async."""
-        from ._workflow import Workflow  # a workflow is a provider; avoid an import cycle
-
-        if isinstance(fn, (Service, Workflow)):
+        kind = provider_kind(fn)
+        if kind is not None:
             raise InvalidArgument(
-                f"chain.map() takes a plain or async function, got {fn!r}; "
-                "use chain.then() for services and workflows"
+                f"chain.map() takes a plain or async function, got the {kind} "
+                f"{safe_repr(fn)}; use chain.then() for services and workflows"
             )
         check_callable(fn, "chain.map()")
         return self.then(fn, name=name)
@@ -234,12 +235,24 @@ class Chain(Generic[T_co]):
         `ScopeCancelled` disposal here (S1.7). `settings` may make the scope
         uninterruptible or give it a timeout; `cancellation` is the node's cancellation
         policy (S6.6).
+
+        The scope is named `name`, or after its build function (`pricing`; a lambda
+        after where it was written, `lambda@pipeline.py:12`), with `#2`, `#3`, ... when
+        the name repeats in this scope. It is the operation's name in disposals and the
+        nested scope's name in its session's events and cancellations.
+
+        Raises:
+            InvalidArgument: `build_fn` is not a build function (for example a step
+                that takes one argument: use `chain.then` for that, or an `async def`
+                function), or `name`, `settings` or `streams` has the wrong type.
         """
         b = self._builder
         b._check_open()
         b._check_free(self._output)
-        spec = b._scope_spec(build_fn, name, settings, streams, "chain.then_scope()")
-        index, node = b._node_from_spec(spec, spec.name, cancellation, "chain.then_scope()")
+        where = "chain.then_scope()"
+        hint = "To run it on every message, use chain.then({name})."
+        spec = b._scope_spec(build_fn, name, settings, streams, where, hint)
+        index, node = b._node_from_spec(spec, spec.name, cancellation, where, reserved=True)
         b._link(self._output, index)
         return Chain(b, node.output)
 
@@ -252,7 +265,7 @@ class Chain(Generic[T_co]):
         (immutable builtins are shared). Returns what the build functions return.
         """
         for fn in build_fns:
-            check_callable(fn, "chain.fork_clone()")
+            _check_brancher(fn, "chain.fork_clone()")
         index = self._op(Kind.FORK_CLONE, [f"branch{i}" for i in range(len(build_fns))])
         return tuple(fn(self._next(index, i, self._size)) for i, fn in enumerate(build_fns))
 
@@ -261,7 +274,7 @@ class Chain(Generic[T_co]):
 
         The branch receives its copy before the chain continues (S8.1).
         """
-        check_callable(build_fn, "chain.branch_clone()")
+        _check_brancher(build_fn, "chain.branch_clone()")
         # the branch is declared first, so it gets its copy first (S8.1); the chain
         # continues with the original message
         index = self._op(Kind.FORK_CLONE, ["branch", "continued"], params={"original": 1})
@@ -306,7 +319,7 @@ class Chain(Generic[T_co]):
     def fork_unzip(self, *build_fns: Callable[[Chain[Any]], R]) -> tuple[R, ...]:
         """Unzip tuples and build one branch per element; returns what the functions return."""
         for fn in build_fns:
-            check_callable(fn, "chain.fork_unzip()")
+            _check_brancher(fn, "chain.fork_unzip()")
         chains = self.unzip(len(build_fns)) if build_fns else ()
         return tuple(fn(c) for fn, c in zip(build_fns, chains, strict=True))
 
@@ -319,8 +332,8 @@ class Chain(Generic[T_co]):
 
         The branch not taken records a `Branching` disposal.
         """
-        check_callable(ok, "chain.fork_result(ok=...)")
-        check_callable(err, "chain.fork_result(err=...)")
+        _check_brancher(ok, "chain.fork_result(ok=...)")
+        _check_brancher(err, "chain.fork_result(err=...)")
         index = self._op(Kind.FORK_RESULT, ["ok", "err"])
         return ok(self._next(index, 0)), err(self._next(index, 1))
 
@@ -328,7 +341,7 @@ class Chain(Generic[T_co]):
         self: Chain[Ok[A] | Err[B]], build_fn: Callable[[Chain[B]], object]
     ) -> Chain[A]:
         """Build a branch for `Err.error`; continue the chain with `Ok.value`."""
-        check_callable(build_fn, "chain.branch_for_err()")
+        _check_brancher(build_fn, "chain.branch_for_err()")
         index = self._op(Kind.FORK_RESULT, ["ok", "err"])
         build_fn(self._next(index, 1))
         return self._next(index, 0)
@@ -342,8 +355,8 @@ class Chain(Generic[T_co]):
 
         The branch not taken records a `Branching` disposal.
         """
-        check_callable(some, "chain.fork_option(some=...)")
-        check_callable(none, "chain.fork_option(none=...)")
+        _check_brancher(some, "chain.fork_option(some=...)")
+        _check_brancher(none, "chain.fork_option(none=...)")
         index = self._op(Kind.FORK_OPTION, ["some", "none"])
         return some(self._next(index, 0)), none(self._next(index, 1))
 
@@ -351,7 +364,7 @@ class Chain(Generic[T_co]):
         self: Chain[A | None], build_fn: Callable[[Chain[None]], object]
     ) -> Chain[A]:
         """Build a branch for `None`; continue the chain with every other value."""
-        check_callable(build_fn, "chain.branch_for_none()")
+        _check_brancher(build_fn, "chain.branch_for_none()")
         index = self._op(Kind.FORK_OPTION, ["some", "none"])
         build_fn(self._next(index, 1))
         return self._next(index, 0)
@@ -384,20 +397,12 @@ class Chain(Generic[T_co]):
 
     def cancellation_filter(self, fn: Callable[[T_co], U | None]) -> Chain[U]:
         """Pass `fn(message)` on; when it returns `None` the scope is cancelled (`Filtered`)."""
-        check_callable(fn, "chain.cancellation_filter()")
-        if is_async_callable(fn):
-            raise InvalidArgument(
-                "chain.cancellation_filter() takes a plain function, not an async one"
-            )
+        _check_filter(fn, "chain.cancellation_filter()")
         return self._filter("cancellation_filter", fn)
 
     def disposal_filter(self, fn: Callable[[T_co], U | None]) -> Chain[U]:
         """Pass `fn(message)` on; when it returns `None` the message is disposed (`Filtered`)."""
-        check_callable(fn, "chain.disposal_filter()")
-        if is_async_callable(fn):
-            raise InvalidArgument(
-                "chain.disposal_filter() takes a plain function, not an async one"
-            )
+        _check_filter(fn, "chain.disposal_filter()")
         return self._filter("disposal_filter", fn)
 
     # ------------------------------------------------------------------ single-message ops
@@ -485,7 +490,7 @@ class Chain(Generic[T_co]):
         self, build: Callable[[SplitOutputs], R], keys: Iterable[Hashable] = (), sequence: int = 0
     ) -> R:
         """Like `split_outputs`, handing the outputs to `build`; returns what it returns."""
-        check_callable(build, "chain.split()")
+        check_one_argument(build, "chain.split()", "the cf.SplitOutputs")
         return build(self.split_outputs(keys, sequence))
 
     # ------------------------------------------------------------------ buffers [sync]
@@ -566,3 +571,27 @@ class Chain(Generic[T_co]):
         `Trimming` disposal is recorded and the message goes on.
         """
         return self._through(lambda: self._builder.create_trim(*branches))
+
+
+def _check_brancher(fn: object, where: str) -> None:
+    """A fork's branch: a function that receives the branch's chain and builds on it."""
+    kind = provider_kind(fn)
+    if kind is not None:
+        raise InvalidArgument(
+            f"{where} takes functions that build a branch from its chain, got the {kind} "
+            f"{safe_repr(fn)}; to run it on the branch, write `lambda chain: "
+            "chain.then(service)...` and end the branch (connect it, or dispose() of it)"
+        )
+    check_one_argument(fn, where, "the branch's cf.Chain")
+
+
+def _check_filter(fn: object, where: str) -> None:
+    """A filter function: plain (it runs inline), called with each message."""
+    check_callable(fn, where)
+    if is_async_callable(fn):
+        raise InvalidArgument(
+            f"{where} takes a plain function, not the async function {callable_name(fn)!r}: "
+            "a filter decides inline. Run the async work in a node first (chain.then(...)), "
+            "then filter its result"
+        )
+    check_one_argument(fn, where, "each message")

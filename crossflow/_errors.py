@@ -11,6 +11,7 @@ Every exception that crossflow raises derives from `CrossflowError`::
     └── WorkflowCancelled          a run ended without a response; carries `.cancellation`
 
     CrossflowWarning (a UserWarning): failures that could not be raised, never dropped
+    └── UnreachableWarning         built with parts no message can reach; the build goes on
 
 Cancellation of tasks is never expressed with these classes: crossflow lets the
 backend's own cancellation exception travel untouched.
@@ -74,6 +75,22 @@ class CrossflowWarning(UserWarning):
     For example a service that raised while its session was cleaning up after
     `terminate`: the response was already decided, so the failure is reported here
     rather than lost.
+    """
+
+
+class UnreachableWarning(CrossflowWarning):
+    """A workflow or nested scope was built with parts that no message can reach.
+
+    Issued when the build function returns, pointing at the line that built it: when
+    nothing that leaves `scope.start` can reach `scope.terminate` or a cancel
+    operation, every session is cancelled at once with `Unreachable` (the warning
+    lists the chains that end nowhere); when operations are not connected to
+    anything that starts from `scope.start`, they never run. The workflow is built
+    anyway, and runs as described.
+
+    It is usually a forgotten `.connect(scope.terminate)` or `builder.connect(...)`.
+    A workflow built that way on purpose can silence it with
+    `warnings.filterwarnings("ignore", category=cf.UnreachableWarning)`.
     """
 
 

@@ -66,13 +66,19 @@ class Op:
 
 @attrs.frozen
 class Cleanup:
-    """A cleanup workflow of a scope (S6.1): when it runs, the keys it gets, its graph."""
+    """A cleanup workflow of a scope (S6.1): when it runs, the keys it gets, its graph.
+
+    `ending` says what its request is: the keys alone (False), or a `cf.Ending` holding
+    the keys and the session's cancellation, `None` after terminate (True: always for a
+    cleanup given as a service, opted into with `ending=True` for a build function).
+    """
 
     when: str  # "cancel" | "terminate" | "cleanup"
     shape: str  # "one" | "tuple" | "dict"
     names: tuple[str, ...]
     buffers: tuple[int, ...]
     graph: Graph
+    ending: bool = False
 
 
 @attrs.define(eq=False)

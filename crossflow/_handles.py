@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar, final
 
+from ._arguments import shown
+from ._errors import InvalidArgument
+
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 T_contra = TypeVar("T_contra", contravariant=True)
@@ -208,6 +211,20 @@ class TrimBranch:
     __slots__ = ("end", "how", "start")
 
     def __init__(self, how: str, start: object, end: object = None) -> None:
+        if how not in ("single_point", "downstream", "between"):
+            raise InvalidArgument(
+                f"TrimBranch(how=...) takes 'single_point', 'downstream' or 'between', got "
+                f"{shown(how)}; make branches with TrimBranch.single_point(p), "
+                "TrimBranch.downstream(p) or TrimBranch.between(a, b)"
+            )
+        _check_point(start, f"TrimBranch.{how}()")
+        if how == "between":
+            _check_point(end, "TrimBranch.between()")
+        elif end is not None:
+            raise InvalidArgument(
+                f"TrimBranch.{how}() has one point; got a second one, {shown(end)}; "
+                "use TrimBranch.between(a, b) for a span"
+            )
         self.how = how
         self.start = start
         self.end = end
@@ -235,3 +252,16 @@ class TrimBranch:
         if self.how == "between":
             return f"TrimBranch.between({self.start!r}, {self.end!r})"
         return f"TrimBranch.{self.how}({self.start!r})"
+
+
+def _check_point(point: object, where: str) -> None:
+    """A trim point: an input slot, a node or a buffer."""
+    if isinstance(point, (InputSlot, Node, Buffer)):
+        return
+    hint = ""
+    if isinstance(point, Output):
+        hint = "; an output is where messages come out: give the operation's input slot"
+    raise InvalidArgument(
+        f"{where} takes an input slot (node.input), a cf.Node or a cf.Buffer as its point, "
+        f"got {shown(point)}{hint}"
+    )

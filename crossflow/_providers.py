@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._services import Service, callable_name, check_callable, is_async_callable
+from ._callables import callable_name, check_callable, check_step_signature, is_async_callable
+from ._services import Service
 
 if TYPE_CHECKING:
     from ._graph import Graph
@@ -66,9 +67,23 @@ def classify(provider: object, where: str) -> ProviderSpec:
         )
     check_callable(provider, where)
     assert callable(provider)  # invariant: check_callable rejected everything else
+    name = callable_name(provider)
+    check_step_signature(provider, name, (), where)
     return ProviderSpec(
         kind="task" if is_async_callable(provider) else "call",
-        name=callable_name(provider),
+        name=name,
         fn=provider,
         tuple_size=tuple_size_of(provider),
     )
+
+
+def provider_kind(obj: object) -> str | None:
+    """`"cf.Service"` or `"cf.Workflow"` when `obj` is one, else None (for messages that
+    tell a provider given where a build function belongs)."""
+    from ._workflow import Workflow  # a workflow is a provider; avoid an import cycle
+
+    if isinstance(obj, Service):
+        return "cf.Service"
+    if isinstance(obj, Workflow):
+        return "cf.Workflow"
+    return None

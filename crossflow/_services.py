@@ -2,60 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable, Coroutine, Hashable, Mapping
 from typing import Any, Generic, Protocol, TypeVar, final, overload
 
+from ._arguments import check_flag, check_name, check_stream_types, shown
+from ._callables import callable_name, check_callable, check_step_signature, is_async_callable
 from ._errors import InvalidArgument
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 Req_contra = TypeVar("Req_contra", contravariant=True)
 Resp_co = TypeVar("Resp_co", covariant=True)
-
-
-def callable_name(fn: object) -> str:
-    """The name a node gets by default: the function's `__qualname__`."""
-    if isinstance(fn, functools.partial):
-        return callable_name(fn.func)
-    name = getattr(fn, "__qualname__", None)
-    if isinstance(name, str):
-        return name
-    return type(fn).__qualname__
-
-
-def is_async_callable(fn: object) -> bool:
-    """True for `async def` functions, partials of them and objects with an async `__call__`."""
-    if inspect.iscoroutinefunction(fn):
-        return True
-    if isinstance(fn, functools.partial):
-        return is_async_callable(fn.func)
-    # an object whose class defines `async def __call__`
-    return inspect.iscoroutinefunction(getattr(type(fn), "__call__", None))  # noqa: B004
-
-
-def check_callable(fn: object, where: str) -> None:
-    """Reject what cannot be a service, with a message that says what to pass instead."""
-    if inspect.iscoroutine(fn):
-        name = getattr(fn, "__qualname__", "the function")
-        fn.close()  # it will never run; closing it avoids a "never awaited" warning
-        raise InvalidArgument(
-            f"{where} got a coroutine object ({name}(...) was called): pass the async "
-            f"function itself, for example `.then({name})`, not `.then({name}(...))`"
-        )
-    if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
-        raise InvalidArgument(
-            f"{where} got the generator function {callable_name(fn)!r}: a service returns one "
-            "response per request. To send several messages, declare streams with "
-            "`@cf.service(streams={...})` and call `streams.<name>.send(...)`, or return a "
-            "list and use `.spread()`"
-        )
-    if not callable(fn):
-        raise InvalidArgument(
-            f"{where} expects a function, a cf.Service or a cf.Workflow, "
-            f"got {fn!r} of type {type(fn).__name__}"
-        )
 
 
 class StreamSender:
@@ -151,16 +108,16 @@ def make_delivery(
     try:
         hash(label)
     except TypeError:
-        raise InvalidArgument(f"{where}: label must be hashable, got {label!r}") from None
-    for flag, value in (("preempt", preempt), ("ensure", ensure)):
-        if not isinstance(value, bool):
-            raise InvalidArgument(f"{where}: {flag} must be a bool, got {value!r}")
+        raise InvalidArgument(
+            f"{where}: label must be hashable (a str, a number, a tuple, ...), got {shown(label)}"
+        ) from None
+    preempt = check_flag(preempt, f"{where}: preempt")
+    ensure = check_flag(ensure, f"{where}: ensure")
     if preempt and label is None and not queues.serial:
         raise InvalidArgument(
             f"{where}: preempt=True needs a label (requests pre-empt earlier requests with the "
             "same label), or a serial service"
         )
-    assert isinstance(preempt, bool) and isinstance(ensure, bool)
     return Delivery(queues, label, preempt, ensure)
 
 
@@ -195,24 +152,14 @@ class Service(Generic[Req, Resp]):
         offload: bool = False,
     ) -> None:
         check_callable(fn, "cf.service")
-        if streams is not None and not isinstance(streams, Mapping):
-            raise InvalidArgument(
-                f"cf.service(streams=...) takes a dict of stream name to message type, "
-                f"got {streams!r}"
-            )
-        for key in streams or {}:
-            if not isinstance(key, str) or not key.isidentifier():
-                raise InvalidArgument(
-                    f"cf.service(streams=...): stream names must be identifiers, got {key!r}"
-                )
-        if name is not None and not isinstance(name, str):
-            raise InvalidArgument(f"cf.service(name=...) takes a str, got {name!r}")
+        options = _check_options(name=name, streams=streams, serial=serial, offload=offload)
         self.fn = fn
-        self.name = name if name is not None else callable_name(fn)
-        self.streams: dict[str, type[Any]] = dict(streams or {})
-        self.serial = bool(serial)
-        self.offload = bool(offload)
+        self.name = options["name"] if options["name"] is not None else callable_name(fn)
+        self.streams: dict[str, type[Any]] = options["streams"]
+        self.serial: bool = options["serial"]
+        self.offload: bool = options["offload"]
         self.is_async = is_async_callable(fn)
+        check_step_signature(fn, self.name, tuple(self.streams), "cf.service")
         self._queues = DeliveryQueues(self.serial)
         self._delivery: Delivery | None = Delivery(self._queues) if self.serial else None
         if self.offload:
@@ -261,9 +208,26 @@ class Service(Generic[Req, Resp]):
         return copy
 
 
+def _check_options(
+    *, name: object, streams: object, serial: object, offload: object
+) -> dict[str, Any]:
+    """The options of `cf.service`, checked where they are given."""
+    return {
+        "name": check_name(name, "cf.service(name=...)"),
+        "streams": check_stream_types(streams, "cf.service(streams=...)"),
+        "serial": check_flag(serial, "cf.service(serial=...)"),
+        "offload": check_flag(offload, "cf.service(offload=...)"),
+    }
+
+
 class _ServiceDecorator:
     def __init__(self, **options: Any) -> None:
+        _check_options(**options)  # at `cf.service(...)`, before anything is decorated
         self._options = options
+
+    def __repr__(self) -> str:
+        given = ", ".join(f"{k}={v!r}" for k, v in self._options.items() if v not in (None, False))
+        return f"<cf.service({given}) decorator>"
 
     @overload
     def __call__(self, fn: Callable[[Req], Coroutine[Any, Any, Resp]], /) -> Service[Req, Resp]: ...

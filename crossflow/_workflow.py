@@ -6,9 +6,13 @@ from collections.abc import Callable, Coroutine, Hashable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
-from ._builder import build_graph, check_settings, check_streams
+from ._arguments import check_flag, check_name, check_stream_types, shown
+from ._builder import build_graph, check_settings
+from ._callables import build_fn_name, check_build_fn
 from ._errors import CrossflowError, InvalidArgument
-from ._services import Delivery, DeliveryQueues, callable_name, make_delivery
+from ._providers import provider_kind
+from ._services import Delivery, DeliveryQueues, make_delivery
+from ._text import safe_repr
 
 if TYPE_CHECKING:
     from ._builder import Builder
@@ -31,13 +35,12 @@ _run_workflow: (
 
 
 def _check_events(events: object, on_event: object, where: str) -> None:
-    if events is not True and events is not False:
-        raise InvalidArgument(f"{where}(events=...) takes True or False, got {events!r}")
+    check_flag(events, f"{where}(events=...)")
     if on_event is not None:
         if not callable(on_event):
             raise InvalidArgument(
                 f"{where}(on_event=...) takes a function called with each cf.Event, "
-                f"got {on_event!r} of type {type(on_event).__name__}"
+                f"got {shown(on_event)}"
             )
         if not events:
             raise InvalidArgument(
@@ -106,27 +109,21 @@ class Workflow(Generic[Req, Resp]):
     ) -> Workflow[Req, Resp]:
         """Build a workflow by calling `build_fn(scope, builder)` once.
 
+        The workflow is named `name`, or after the build function (`pie`; a lambda
+        after where it was written, `lambda@pipeline.py:12`).
+
         Raises:
             BuildError: the graph is wrong (the message says where and how to fix it).
-            InvalidArgument: an argument has the wrong type.
+            InvalidArgument: an argument has the wrong type, or `build_fn` is not a
+                build function: a plain (not async) function called as
+                `build_fn(scope, builder)`.
+
+        Warns:
+            UnreachableWarning: nothing that leaves `scope.start` can reach
+                `scope.terminate` or a cancel operation, so every run would be
+                cancelled (S2.3); or some operations can never receive a message.
         """
-        if not callable(build_fn):
-            raise InvalidArgument(
-                "Workflow.build expects a build function (scope, builder) -> None, "
-                f"got {build_fn!r}"
-            )
-        if name is not None and not isinstance(name, str):
-            raise InvalidArgument(f"Workflow.build(name=...) takes a str, got {name!r}")
-        stream_types = check_streams(streams, "Workflow.build()")
-        graph = build_graph(
-            build_fn,
-            name=name
-            if name is not None
-            else getattr(build_fn, "__name__", callable_name(build_fn)),
-            settings=check_settings(settings, "Workflow.build()"),
-            streams=stream_types,
-        )
-        return Workflow(graph, stream_types)
+        return _build(build_fn, name, streams, settings, "Workflow.build")
 
     def run(
         self,
@@ -217,7 +214,7 @@ class Workflow(Generic[Req, Resp]):
 
         if backend not in ("asyncio", "trio"):
             raise InvalidArgument(
-                f"run_sync(backend=...) must be 'asyncio' or 'trio', got {backend!r}"
+                f"run_sync(backend=...) must be 'asyncio' or 'trio', got {shown(backend)}"
             )
         running = _running_event_loop()
         if running is not None:
@@ -280,9 +277,46 @@ def workflow(
         InvalidArgument: an argument has the wrong type.
     """
     if build_fn is not None:
-        return Workflow.build(build_fn, name=name, streams=streams, settings=settings)
+        return _build(build_fn, name, streams, settings, "cf.workflow")
+    # the options are checked here, where they are given, not when the decorator is applied
+    _check_options(name, streams, settings, "cf.workflow")
 
     def decorate(fn: Callable[..., None]) -> Workflow[Any, Any]:
-        return Workflow.build(fn, name=name, streams=streams, settings=settings)
+        return _build(fn, name, streams, settings, "cf.workflow")
 
     return decorate
+
+
+_STEP_HINT = (
+    "To make a workflow that runs it on the request, connect it in a build function: "
+    "builder.chain(scope.start).then({name}).connect(scope.terminate)."
+)
+
+
+def _check_options(
+    name: object, streams: object, settings: object, label: str
+) -> tuple[str | None, dict[str, Any], ScopeSettings]:
+    given = check_name(name, f"{label}(name=...)")
+    stream_types = check_stream_types(streams, f"{label}()")
+    return given, stream_types, check_settings(settings, f"{label}()")
+
+
+def _build(
+    build_fn: object, name: object, streams: object, settings: object, label: str
+) -> Workflow[Any, Any]:
+    where = f"{label}()"
+    if provider_kind(build_fn) is not None:
+        raise InvalidArgument(
+            f"{where} expects a build function `def build(scope, builder) -> None`, got the "
+            f"{provider_kind(build_fn)} {safe_repr(build_fn)}, which is built already"
+        )
+    check_build_fn(build_fn, where, _STEP_HINT)
+    assert callable(build_fn)  # invariant: check_build_fn rejected everything else
+    given, stream_types, checked = _check_options(name, streams, settings, label)
+    graph = build_graph(
+        build_fn,
+        name=given if given is not None else build_fn_name(build_fn),
+        settings=checked,
+        streams=stream_types,
+    )
+    return Workflow(graph, stream_types)

@@ -114,14 +114,16 @@ async def test_unrelated_island_collect_is_ignored() -> None:
     def never(_: Any) -> Any:
         raise AssertionError("must not run")
 
-    @cf.workflow
-    def wf(scope: cf.Scope[int, list[int]], builder: cf.Builder) -> None:
-        bogus = builder.create_node(lambda x: x)
-        builder.chain(bogus.output).collect_all().connect(scope.terminate)
-        builder.chain(scope.start).map(lambda v: v).fork_option(
-            some=lambda c: c.then(passthrough).collect_all().connect(scope.terminate),
-            none=lambda c: c.map(never).dispose(),
-        )
+    with pytest.warns(cf.UnreachableWarning, match="no message can ever reach"):
+
+        @cf.workflow
+        def wf(scope: cf.Scope[int, list[int]], builder: cf.Builder) -> None:
+            bogus = builder.create_node(lambda x: x)
+            builder.chain(bogus.output).collect_all().connect(scope.terminate)
+            builder.chain(scope.start).map(lambda v: v).fork_option(
+                some=lambda c: c.then(passthrough).collect_all().connect(scope.terminate),
+                none=lambda c: c.map(never).dispose(),
+            )
 
     assert await run(wf, 2) == [2]
 

@@ -360,12 +360,14 @@ async def test_listener_of_a_buffer_nothing_feeds() -> None:
     """A listener of a buffer that nothing feeds is unreachable from the start (S2.3, RE-5)."""
     ran: list[Any] = []
 
-    @cf.workflow
-    def wf(scope: cf.Scope[int, Any], builder: cf.Builder) -> None:
-        fed: cf.Buffer[int] = builder.create_buffer(keep_all())
-        never: cf.Buffer[int] = builder.create_buffer()
-        builder.chain(scope.start).map(ran.append).map(lambda _: 1).connect(fed)
-        builder.listen(never).map(lambda _: None).connect(scope.terminate)
+    with pytest.warns(cf.UnreachableWarning):
+
+        @cf.workflow
+        def wf(scope: cf.Scope[int, Any], builder: cf.Builder) -> None:
+            fed: cf.Buffer[int] = builder.create_buffer(keep_all())
+            never: cf.Buffer[int] = builder.create_buffer()
+            builder.chain(scope.start).map(ran.append).map(lambda _: 1).connect(fed)
+            builder.listen(never).map(lambda _: None).connect(scope.terminate)
 
     error = await assert_cancelled(wf, 1)
     assert error.cancellation.cause == cf.Unreachable("wf", ())

@@ -36,9 +36,11 @@ async def test_nothing_connected_to_terminate() -> None:
         log.append(x)
         return x
 
-    @cf.workflow
-    def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-        builder.chain(scope.start).then(record).dispose()
+    with pytest.warns(cf.UnreachableWarning, match="can never reach its end"):
+
+        @cf.workflow
+        def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+            builder.chain(scope.start).then(record).dispose()
 
     cancellation = await cancellation_of(wf, 1)
     assert cancellation.cause == cf.Unreachable("wf", ())
@@ -49,9 +51,11 @@ async def test_empty_workflow_is_unreachable_every_time() -> None:
     """A workflow with no connections is cancelled with `Unreachable` on every run, not
     only the first (RE-2, S2.3)."""
 
-    @cf.workflow
-    def empty(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-        pass
+    with pytest.warns(cf.UnreachableWarning, match="can never reach its end"):
+
+        @cf.workflow
+        def empty(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+            pass
 
     for _ in range(3):
         cancellation = await cancellation_of(empty, 1)
@@ -67,11 +71,13 @@ async def test_self_loop_without_terminate() -> None:
         calls.append(x)
         return x + 1
 
-    @cf.workflow
-    def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-        node = builder.create_node(step)
-        builder.connect(scope.start, node.input)
-        builder.connect(node.output, node.input)
+    with pytest.warns(cf.UnreachableWarning, match="can never reach its end"):
+
+        @cf.workflow
+        def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+            node = builder.create_node(step)
+            builder.connect(scope.start, node.input)
+            builder.connect(node.output, node.input)
 
     for _ in range(3):
         cancellation = await cancellation_of(wf, 0)
@@ -92,15 +98,17 @@ async def test_islands_are_unreachable() -> None:
 
         return f
 
-    @cf.workflow
-    def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-        builder.chain(scope.start).map(rec("entry")).fork_clone(
-            lambda c: c.map(rec("a")).map(rec("a2")).dispose(),
-            lambda c: c.map(rec("b")).map(rec("b2")).dispose(),
-            lambda c: c.map(rec("c")).map(rec("c2")).dispose(),
-        )
-        exit_node = builder.create_node(rec("exit"))
-        builder.connect(exit_node.output, scope.terminate)
+    with pytest.warns(cf.UnreachableWarning, match="can never reach its end"):
+
+        @cf.workflow
+        def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+            builder.chain(scope.start).map(rec("entry")).fork_clone(
+                lambda c: c.map(rec("a")).map(rec("a2")).dispose(),
+                lambda c: c.map(rec("b")).map(rec("b2")).dispose(),
+                lambda c: c.map(rec("c")).map(rec("c2")).dispose(),
+            )
+            exit_node = builder.create_node(rec("exit"))
+            builder.connect(exit_node.output, scope.terminate)
 
     cancellation = await cancellation_of(wf, 1)
     assert cancellation.cause == cf.Unreachable("wf", ())
@@ -116,9 +124,11 @@ async def test_path_only_to_an_implicit_cancel_is_inherently_unreachable() -> No
         log.append(x)
         return x
 
-    @cf.workflow
-    def wf(scope: cf.Scope[Any, Any], builder: cf.Builder) -> None:
-        builder.chain(scope.start).then(record).cancel_on_none().dispose()
+    with pytest.warns(cf.UnreachableWarning, match="can never reach its end"):
+
+        @cf.workflow
+        def wf(scope: cf.Scope[Any, Any], builder: cf.Builder) -> None:
+            builder.chain(scope.start).then(record).cancel_on_none().dispose()
 
     cancellation = await cancellation_of(wf, None)
     assert cancellation.cause == cf.Unreachable("wf", ())

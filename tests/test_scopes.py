@@ -533,9 +533,13 @@ async def test_inherently_unreachable_child() -> None:
     def dead_end(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
         builder.chain(scope.start).then(record).dispose()
 
-    @cf.workflow
-    def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
-        builder.chain(scope.start).then_scope(dead_end, name="dead_end").connect(scope.terminate)
+    with pytest.warns(cf.UnreachableWarning, match="nested scope 'dead_end'"):
+
+        @cf.workflow
+        def wf(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+            builder.chain(scope.start).then_scope(dead_end, name="dead_end").connect(
+                scope.terminate
+            )
 
     cancellation = await cancellation_of(wf, 1)
     match cancellation.cause:
