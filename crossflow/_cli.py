@@ -131,7 +131,13 @@ def load_registry(spec: str) -> Any:
             + suggest(attribute, names, "attributes")
         ) from None
     if not isinstance(found, Registry) and callable(found):
-        found = found()
+        try:
+            found = found()
+        except Exception as error:
+            raise _UsageError(
+                f"{spec} is not a crossflow.diagram.Registry, and calling it to make one raised "
+                f"{type(error).__name__}: {error}"
+            ) from error
     if not isinstance(found, Registry):
         raise _UsageError(
             f"{spec} is {found!r}, not a crossflow.diagram.Registry (or a function returning one)"

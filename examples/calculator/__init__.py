@@ -136,9 +136,10 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
             fold: Callable[[Any], float] = fold,
             step: Callable[[float, float], float] = step,
             neutral: float = neutral,
+            name: str = name,
         ) -> cf.Node[Any, float]:
             operand = neutral if config is None else config
-            return builder.create_node(lambda request: step(fold(request), operand))
+            return builder.create_node(lambda request: step(fold(request), operand), name=name)
 
         registry.register_node_builder(
             name,
@@ -159,8 +160,9 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
             builder: cf.Builder,
             config: Comparison | ComparisonSettings,
             holds: Callable[[float, float], bool] = holds,
+            name: str = name,
         ) -> cf.Node[Any, cf.Ok[Any] | cf.Err[Any]]:
-            return builder.create_node(_comparison(holds, _settings(config)))
+            return builder.create_node(_comparison(holds, _settings(config)), name=name)
 
         registry.register_node_builder(
             name,
@@ -205,7 +207,7 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
                 current, following = following, current + following
             return cf.Ok(None)
 
-        return builder.create_node(sequence)
+        return builder.create_node(sequence, name="fibonacci")
 
     @registry.node_builder(
         "delay_ms",
@@ -222,7 +224,7 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
             await anyio.sleep(seconds)
             return request
 
-        return builder.create_node(delay)
+        return builder.create_node(delay, name="delay_ms")
 
     @registry.node_builder(
         "print",
@@ -238,7 +240,7 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
             print(text if config is None else f"{config}: {text}", flush=True)
             return cf.Ok(None)
 
-        return builder.create_node(show)
+        return builder.create_node(show, name="print")
 
     return registry
 

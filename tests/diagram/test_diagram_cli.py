@@ -1,0 +1,222 @@
+"""The `crossflow` command, run as a subprocess (`python -m crossflow`): its outputs and
+exit statuses (API §7: 0 response, 1 cancelled, 2 wrong usage, 3 problems)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from diagram_support import CALCULATOR, ROOT
+
+import crossflow as cf
+
+REGISTRY = "examples.calculator:registry"
+
+
+def crossflow(
+    *args: str, stdin: str | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "crossflow", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def diagram_file(tmp_path: Path, document: object) -> str:
+    path = tmp_path / "diagram.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return str(path)
+
+
+def test_run_prints_the_response() -> None:
+    """`crossflow run multiply_by_3.json 4` prints `12.0` and exits 0 (§13.6)."""
+    result = crossflow("run", str(CALCULATOR / "multiply_by_3.json"), "4", "--registry", REGISTRY)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "12.0\n", "")
+
+
+def test_run_request_from_a_file_and_from_stdin(tmp_path: Path) -> None:
+    """The request may be `@FILE` or `-` (standard input)."""
+    request = tmp_path / "request.json"
+    request.write_text("[123, 456]", encoding="utf-8")
+    split = str(CALCULATOR / "split_and_join.json")
+    from_file = crossflow("run", split, f"@{request}", "--registry", REGISTRY)
+    assert (from_file.returncode, from_file.stdout) == (0, "16860.0\n")
+    from_stdin = crossflow("run", split, "-", "--registry", REGISTRY, stdin="[10, -123]")
+    assert (from_stdin.returncode, from_stdin.stdout) == (0, "-230.0\n")
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_run_countdown_prints_its_lines(backend: str) -> None:
+    """countdown prints each step, then the response, on either backend."""
+    result = crossflow(
+        "run", str(CALCULATOR / "countdown.json"), "3", "--registry", REGISTRY, "--backend", backend
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "Subtracting one: 3",
+        "Subtracting one: 2.0",
+        "Subtracting one: 1.0",
+        "0.0",
+    ]
+
+
+def test_run_fibonacci_streams_then_answers() -> None:
+    """fibonacci prints its sequence from its stream, then the serialized `Ok(())`."""
+    result = crossflow("run", str(CALCULATOR / "fibonacci.json"), "5", "--registry", REGISTRY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["0", "1", "1", "2", "3", "5", '{"Ok": null}']
+
+
+def test_events_are_written_as_json_lines(tmp_path: Path) -> None:
+    """`--events FILE` writes every event of the run as one JSON object per line, from
+    `SessionStarted` to `Terminated` (S9.2)."""
+    events = tmp_path / "events.jsonl"
+    result = crossflow(
+        "run",
+        str(CALCULATOR / "multiply_by_3.json"),
+        "4",
+        "--registry",
+        REGISTRY,
+        "--events",
+        str(events),
+    )
+    assert result.returncode == 0, result.stderr
+    kinds = [json.loads(line)["kind"] for line in events.read_text(encoding="utf-8").splitlines()]
+    assert kinds[0] == "SessionStarted"
+    assert "Terminated" in kinds
+    assert "OperationStarted" in kinds
+
+
+def test_cancelled_run_exits_1_with_its_cause(tmp_path: Path) -> None:
+    """A cancelled run exits 1 and prints its cause as JSON on stderr (S11.2: the cancel
+    builtin's value is the message as text)."""
+    path = diagram_file(tmp_path, {"version": "0.1.0", "start": {"builtin": "cancel"}, "ops": {}})
+    result = crossflow("run", path, '"stop now"', "--registry", REGISTRY)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    cause = json.loads(result.stderr)
+    assert cause["kind"] == "Triggered"
+    assert cause["value"] == "stop now"
+
+
+def test_problems_exit_3(tmp_path: Path) -> None:
+    """A diagram with problems exits 3 and lists each problem on stderr, for `run` and
+    for `check`."""
+    path = diagram_file(
+        tmp_path,
+        {
+            "version": "0.1.0",
+            "start": "a",
+            "ops": {"a": {"type": "node", "builder": "mull", "next": "b"}},
+        },
+    )
+    for command in ("run", "check"):
+        args = [command, path, "4"] if command == "run" else [command, path]
+        result = crossflow(*args, "--registry", REGISTRY)
+        assert result.returncode == 3
+        lines = result.stderr.splitlines()
+        assert lines[0] == f"{path} has 2 problems:"
+        assert lines[1].startswith("  /ops/a/builder [a]: no node builder named 'mull'")
+        assert "Did you mean 'mul'?" in lines[1]
+        assert lines[2].startswith("  /ops/a/next [a]: there is no operation named 'b'")
+
+
+def test_check_sound_diagram_and_json_output(tmp_path: Path) -> None:
+    """`check` exits 0 for a sound diagram; `--json` prints the problems as JSON."""
+    sound = crossflow("check", str(CALCULATOR / "clone_from_buffer.json"), "--registry", REGISTRY)
+    assert sound.returncode == 0
+    assert "no problems" in sound.stdout
+    scripts = crossflow(
+        "check", str(CALCULATOR / "python_script_nodes.json"), "--registry", REGISTRY, "--json"
+    )
+    assert scripts.returncode == 3
+    problems = json.loads(scripts.stdout)
+    assert [p["operation"] for p in problems] == [
+        "left_stream",
+        "right_stream",
+        "success_when_equal",
+    ]
+
+
+def test_registry_prints_metadata() -> None:
+    """`crossflow registry` prints the registry's metadata as JSON."""
+    result = crossflow("registry", "--registry", REGISTRY)
+    assert result.returncode == 0, result.stderr
+    metadata = json.loads(result.stdout)
+    assert sorted(metadata["nodes"]) == [
+        "add", "delay_ms", "div", "fibonacci", "greater_than", "less_than", "mul", "print", "sub",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "x.json", "{oops", "--registry", REGISTRY], "the request is not JSON"),
+        (
+            ["run", "x.json", "4", "--registry", "examples.calculator"],
+            "--registry takes MODULE:ATTRIBUTE",
+        ),
+        (
+            ["check", "x.json", "--registry", "no_such_module:registry"],
+            "cannot import 'no_such_module'",
+        ),
+        (["registry", "--registry", "examples.calculator:registr"], "Did you mean 'registry'?"),
+        (["registry", "--registry", "examples.calculator:make_registry"], None),
+        (["registry", "--registry", "json:dumps"], "not a crossflow.diagram.Registry"),
+        (["run", "x.json"], "the following arguments are required"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], message: str | None) -> None:
+    """Wrong usage exits 2 with a message saying what was wrong (a registry may also be a
+    function that makes one)."""
+    result = crossflow(*args)
+    if message is None:
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+RENDERS = hasattr(cf.Workflow, "to_mermaid")
+
+
+@pytest.mark.skipif(RENDERS, reason="workflows can draw themselves: render is available")
+def test_render_is_not_available_yet() -> None:
+    """Until workflows can draw themselves, `render` is a usage error that says so."""
+    result = crossflow("render", str(CALCULATOR / "multiply_by_3.json"), "--format", "mermaid")
+    assert result.returncode == 2
+    assert "crossflow render is not available yet" in result.stderr
+
+
+@pytest.mark.skipif(
+    not RENDERS, reason="workflows cannot draw themselves yet (Workflow.to_mermaid/to_dot/to_svg)"
+)
+@pytest.mark.parametrize("fmt", ["mermaid", "dot", "svg"])
+def test_render_writes_a_picture(fmt: str, tmp_path: Path) -> None:
+    """`render` writes the workflow's picture in the format asked for."""
+    out = tmp_path / f"picture.{fmt}"
+    result = crossflow(
+        "render",
+        str(CALCULATOR / "split_and_join.json"),
+        "--format",
+        fmt,
+        "-o",
+        str(out),
+        "--registry",
+        REGISTRY,
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.read_text(encoding="utf-8").strip()
