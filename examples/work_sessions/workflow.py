@@ -132,9 +132,14 @@ def scheduling_workflow(
     user: User,
     *,
     close_timeout: float = 5.0,
+    close_settings: cf.ScopeSettings | None = None,
     on_step: Step = quietly,
 ) -> cf.Workflow[Scheduling, Scheduled]:
-    """The scheduling workflow, working with `store` and `user`."""
+    """The scheduling workflow, working with `store` and `user`.
+
+    The close runs in a scope with `close_settings`: by default uninterruptible, with a
+    timeout of `close_timeout` seconds.
+    """
 
     async def plan(request: Scheduling) -> Scheduling:
         """Leave out the tasks that an earlier run of this workflow completed."""
@@ -186,7 +191,8 @@ def scheduling_workflow(
             request = requests.newest()
         with session_key.access() as sessions:
             session_id = sessions.newest()
-        assert request is not None  # stored before anything else happened
+        if request is None:
+            return  # cancelled before the request reached its buffer: nothing was done yet
         if session_id is not None:  # None: cancelled before the session was created
             store.clean_up_work_session(session_id)
             await on_step(f"cleaned up {session_id}: {store.session_state(session_id).value}")
@@ -211,7 +217,9 @@ def scheduling_workflow(
         requests: cf.Buffer[Scheduling] = builder.create_buffer(name="request")
         sessions: cf.Buffer[str] = builder.create_buffer(name="work session")
         builder.on_cancel((requests, sessions), clean_up)
-        closing = cf.ScopeSettings(uninterruptible=True, timeout=close_timeout)
+        closing = close_settings
+        if closing is None:
+            closing = cf.ScopeSettings(uninterruptible=True, timeout=close_timeout)
 
         (
             builder.chain(scope.start)
