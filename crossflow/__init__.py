@@ -8,7 +8,7 @@ says exactly why it could not finish.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from ._buffers import BufferSettings as BufferSettings
 from ._builder import Builder as Builder
@@ -157,7 +157,7 @@ def _fix_module_names() -> None:
 
 _fix_module_names()
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from . import diagram as diagram
 
 

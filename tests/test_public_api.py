@@ -148,3 +148,35 @@ def test_workflow_cancelled_is_never_a_backend_cancellation() -> None:
 def test_testing_namespace_is_public() -> None:
     """`crossflow.testing` is importable and lists what it exports."""
     assert isinstance(crossflow.testing.__all__, tuple)
+
+
+def test_diagram_namespace_is_public() -> None:
+    """`crossflow.diagram` (also `cf.diagram`) lists exactly its public names, each
+    documented and presenting itself as `crossflow.diagram.X` (API §7)."""
+    import crossflow.diagram as diagram
+
+    assert cf.diagram is diagram
+    assert isinstance(diagram.__all__, tuple)
+    public = {n for n in dir(diagram) if not n.startswith("_")} - {"annotations", "contextlib"}
+    assert set(diagram.__all__) == public
+    assert {"Diagram", "Registry", "Problem", "DiagramError", "Section"} <= public
+    for name in diagram.__all__:
+        obj = getattr(diagram, name)
+        assert obj.__module__ == "crossflow.diagram", name
+        assert obj.__doc__ and obj.__doc__.strip(), name
+    assert issubclass(diagram.DiagramError, cf.BuildError)
+
+
+def test_importing_crossflow_does_not_import_diagrams() -> None:
+    """`import crossflow` leaves the diagram code unloaded until `cf.diagram` is used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, crossflow as cf; before = 'crossflow.diagram' in sys.modules; "
+        "cf.diagram.Registry; print(before, 'crossflow.diagram' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]

@@ -41,8 +41,8 @@ class _Messages:
         self._index[JSON_TYPE_NAME] = 0
 
     def index(self, tp: Any) -> int:
-        if tp is None:
-            return 0
+        if tp is None or tp is typing.Any or tp is object:
+            return 0  # undeclared: JSON
         name = type_name(tp)
         found = self._index.get(name)
         if found is not None:
