@@ -44,6 +44,7 @@ JOBS = [  # (workload, script, args): each one is a fresh subprocess
     *[("W6", "crossflow_w6.py", [b]) for b in BACKENDS],
     *[("W7", "floor_anyio_w7.py", [b]) for b in BACKENDS],
     *[("W7", "crossflow_w7.py", [b]) for b in BACKENDS],
+    *[("D1", "crossflow_d1.py", [b]) for b in BACKENDS],
 ]
 
 # Targets: (workload, what, limit). The ratio is crossflow's median over the floor's median.
@@ -55,6 +56,7 @@ W5_LIMIT = 15.0  # time(N=1000) / time(N=100)
 W6_LIMIT = 3.0  # join: ms/session vs the anyio floor (same number of tasks), same backend
 W7_LIMIT = 3.0  # listener: ms/session vs the anyio floor (same number of tasks), same backend
 PAD_LIMIT = 1.3  # W6, W7: time with 2,000 idle operations added / time with 10
+D1_LIMIT = 1.2  # W1 built from a diagram / the same workflow built in code, same backend
 
 VERSIONS_SNIPPET = r"""
 import json, sys, platform
@@ -80,6 +82,8 @@ TITLES = {
     "→ collect_all; 1 session per repeat",
     "W7": "W7 listener — 1,000 items → async step → keep_all buffer; a listener's blocking service "
     "drains it at each of the 1,000 wakes; 1 session per repeat",
+    "D1": "D1 diagrams — W1 built from a JSON diagram (ten `add` nodes over JSON numbers) vs the same "
+    "nodes built in code, 2,000 sequential sessions per repeat; load and check of a 500-operation diagram",
 }
 
 
@@ -249,6 +253,18 @@ def measurements(w: str, rows: list[dict]) -> list[str]:
                     f"{rng(sc['ratio_per_repeat'])} | {calls[small]:,} / {calls[large]:,}"
                 )
             out.append(f"| {r['peer']} | {r['variant']} | {mmm(r['ms_per_session'])} | {pad} |")
+    elif w == "D1":
+        out += [
+            "| peer | variant | µs/session from the diagram median (min–max) | in code | "
+            "ratio of medians | ratio per repeat median (min–max) | load + check of 500 operations, ms |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        out += [
+            f"| {r['peer']} | {r['variant']} | {rng(r['us_per_session_diagram'])} | "
+            f"{rng(r['us_per_session_code'])} | {f(r['ratio'])} | {rng(r['ratio_per_repeat'])} | "
+            f"{rng(r['load_check_ms'])} |"
+            for r in ok
+        ]
     return out + failures(rows)
 
 
@@ -419,6 +435,19 @@ def targets(w: str, rows: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
                 f"≤ {PAD_LIMIT:g}",
                 verdict(r, PAD_LIMIT),
             )
+        elif w == "D1":
+            r = cf["ratio"] if cf else None
+            add(
+                "µs/session built from a diagram / built in code",
+                b,
+                f"{f(cf['us_per_session_diagram']['median'])} µs" if cf else "–",
+                f"{f(cf['us_per_session_code']['median'])} µs" if cf else "–",
+                f(r),
+                f"≤ {D1_LIMIT:g}",
+                verdict(r, D1_LIMIT),
+            )
+            ms = cf["load_check_ms"]["median"] if cf else None
+            add("load + check of a 500-operation diagram (ms)", b, f(ms), "–", "–", "–", "info")
     return out, summary
 
 
