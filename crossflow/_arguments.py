@@ -35,7 +35,10 @@ def check_name(value: object, where: str) -> str | None:
             f"{where} takes a str (or None for the default name), got {shown(value)}"
         )
     if not value:
-        raise InvalidArgument(f"{where}: a name cannot be empty; leave it out for the default name")
+        raise InvalidArgument(
+            f"{where}: a name cannot be empty, got {shown(value)}; leave it out for the "
+            "default name"
+        )
     return value
 
 
@@ -46,7 +49,7 @@ def check_seconds(value: object, where: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidArgument(f"{where} takes a number of seconds or None, got {shown(value)}")
     if not value > 0:
-        raise InvalidArgument(f"{where}: must be a positive number of seconds, got {value!r}")
+        raise InvalidArgument(f"{where}: must be a positive number of seconds, got {shown(value)}")
     return value
 
 

@@ -71,10 +71,10 @@ BuildFn = Callable[[Scope[Req, Resp], "Builder"], None]
 def check_min_max(min: int, max: int | None, where: str) -> None:
     """Validate collect bounds (S5.1); shared by `chain.collect` and `create_collect`."""
     if isinstance(min, bool) or not isinstance(min, int) or min < 0:
-        raise InvalidArgument(f"{where}: min must be an int >= 0, got {min!r}")
+        raise InvalidArgument(f"{where}: min must be an int >= 0, got {shown(min)}")
     if max is not None:
         if isinstance(max, bool) or not isinstance(max, int) or max < 1:
-            raise InvalidArgument(f"{where}: max must be an int >= 1 or None, got {max!r}")
+            raise InvalidArgument(f"{where}: max must be an int >= 1 or None, got {shown(max)}")
         if min > max:
             raise BuildError(
                 f"{where}: min={min} is greater than max={max}, so the collect could never "
@@ -625,7 +625,7 @@ class Builder:
     def create_unzip(self, n: int) -> Unzip:
         """Create an unzip for tuples of length `n`: element `i` goes to `outputs[i]`."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise InvalidArgument(f"create_unzip(n): n must be an int >= 1, got {n!r}")
+            raise InvalidArgument(f"create_unzip(n): n must be an int >= 1, got {shown(n)}")
         index = self._add(Kind.UNZIP, None, [f"element{i}" for i in range(n)])
         outputs = tuple(Output[Any](self, index, i) for i in range(n))
         return Unzip(self._graph.ops[index].name, InputSlot(self, index), outputs)
@@ -846,6 +846,11 @@ class Builder:
         from ._chain import Chain
 
         given = check_name(name, "builder.join(name=...)")
+        if into is not None and not callable(into):
+            raise InvalidArgument(
+                "builder.join(into=...) takes a class or callable that receives the keys as "
+                f"keyword arguments, got {shown(into)}"
+            )
         shape, names, ops, clones = self._buffer_set(buffers, "builder.join()", outputs=True)
         if into is not None:
             if shape != "dict":
@@ -1045,7 +1050,9 @@ def _check_into(into: Callable[..., Any], names: tuple[str, ...]) -> None:
     """A keyed join into a class: its keys must be exactly the required/allowed fields."""
     label = getattr(into, "__qualname__", repr(into))
     if not callable(into):
-        raise InvalidArgument(f"builder.join(into=...) takes a class or callable, got {into!r}")
+        raise InvalidArgument(
+            f"builder.join(into=...) takes a class or callable, got {shown(into)}"
+        )
     required: set[str]
     allowed: set[str] | None
     if isinstance(into, type) and attrs.has(into):

@@ -268,16 +268,17 @@ def check_build_fn(fn: object, where: str, step_hint: str = "") -> None:
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
         raise InvalidArgument(
             f"{where} got the generator function {name!r} as a build function: calling it "
-            "would not run its body. Remove the `yield`."
+            "would not run its body. A build function is a plain "
+            f"`def {_short(name)}(scope, builder)`: remove the `yield`."
         )
 
 
 def cleanup_form(fn: object, where: str) -> BuildForm:
     """Which form a cleanup given as a function takes.
 
-    A function called as `fn(scope, builder)` is a build function; one that takes one
-    argument (plain or async) is the service form. A callable whose signature cannot
-    be read is taken as a build function.
+    A function with two required positional parameters is a build function, called as
+    `fn(scope, builder)`; one that takes one argument (plain or async) is the service
+    form. A callable whose signature cannot be read is taken as a build function.
 
     Raises:
         InvalidArgument: neither form, explaining both.
@@ -297,11 +298,14 @@ def cleanup_form(fn: object, where: str) -> BuildForm:
     if signature is None:
         return "build"
     params = list(signature.parameters.values())
-    required = [p for p in params if p.kind in _POSITIONAL and p.default is _P.empty]
-    if _binds(signature, object()) and len(required) <= 1:
-        return "service"
-    if _binds(signature, object(), object()):
+    positional = [p for p in params if p.kind in _POSITIONAL]
+    star_args = any(p.kind is _P.VAR_POSITIONAL for p in params)
+    required = [p for p in positional if p.default is _P.empty]
+    if len(required) >= 2 and _binds(signature, object(), object()):
         return "build"
+    if len(required) <= 1 and (positional or star_args):
+        # one message: the service form; the step checks say what else does not fit
+        return "service"
     name = build_fn_name(fn)
     problem = _build_fn_problem(fn, signature, name) or f"{name!r} takes neither form"
     raise InvalidArgument(f"{where}: {problem}. {both}")

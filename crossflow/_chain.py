@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final, overload
 
-from ._arguments import check_name
+from ._arguments import check_name, shown
 from ._builder import Builder, SplitOutputs, check_min_max
 from ._callables import callable_name, check_callable, check_one_argument, is_async_callable
 from ._errors import BuildError, InvalidArgument
@@ -264,6 +264,11 @@ class Chain(Generic[T_co]):
         The first branch receives the message itself, the others a `copy.deepcopy`
         (immutable builtins are shared). Returns what the build functions return.
         """
+        if not build_fns:
+            raise InvalidArgument(
+                "chain.fork_clone() needs at least one branch: a function that builds on "
+                "the branch's chain, for example `lambda chain: chain.connect(scope.terminate)`"
+            )
         for fn in build_fns:
             _check_brancher(fn, "chain.fork_clone()")
         index = self._op(Kind.FORK_CLONE, [f"branch{i}" for i in range(len(build_fns))])
@@ -291,7 +296,7 @@ class Chain(Generic[T_co]):
                 )
             return self._size
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise InvalidArgument(f"{where}: n must be an int >= 1, got {n!r}")
+            raise InvalidArgument(f"{where}: n must be an int >= 1, got {shown(n)}")
         return n
 
     @overload
@@ -318,9 +323,14 @@ class Chain(Generic[T_co]):
 
     def fork_unzip(self, *build_fns: Callable[[Chain[Any]], R]) -> tuple[R, ...]:
         """Unzip tuples and build one branch per element; returns what the functions return."""
+        if not build_fns:
+            raise InvalidArgument(
+                "chain.fork_unzip() needs one branch per tuple element: a function that "
+                "builds on that element's chain"
+            )
         for fn in build_fns:
             _check_brancher(fn, "chain.fork_unzip()")
-        chains = self.unzip(len(build_fns)) if build_fns else ()
+        chains = self.unzip(len(build_fns))
         return tuple(fn(c) for fn, c in zip(build_fns, chains, strict=True))
 
     def fork_result(
@@ -447,9 +457,8 @@ class Chain(Generic[T_co]):
             raise InvalidArgument(
                 f"chain.delay({seconds!r}): the delay must be a finite number of seconds >= 0"
             )
-        if name is not None and not isinstance(name, str):
-            raise InvalidArgument(f"chain.delay(name=...) takes a str, got {name!r}")
-        index = self._op(Kind.DELAY, ["output"], name, params={"seconds": float(seconds)})
+        given = check_name(name, "chain.delay(name=...)")
+        index = self._op(Kind.DELAY, ["output"], given, params={"seconds": float(seconds)})
         return self._next(index)
 
     def spread(self: Chain[Iterable[A]]) -> Chain[A]:
