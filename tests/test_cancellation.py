@@ -319,7 +319,7 @@ def _samples() -> list[Any]:
     inner = cf.Cancellation(cf.Triggered("cancel#1", None))
     return [
         cf.Cancellation(cf.Unreachable("wf", (disposal,)), while_cancelling=(inner,)),
-        cf.Unreachable("wf", (disposal, cf.Disposal("wf/scope#2", cf.ScopeCancelled(inner)))),
+        cf.Unreachable("wf", (disposal, cf.Disposal("pricing", cf.ScopeCancelled(inner)))),
         cf.Unreachable("wf", ()),
         cf.Triggered("cancel#1", "42"),
         cf.Triggered("cancel#1", None),
@@ -393,7 +393,7 @@ def test_match_a_nested_cancellation() -> None:
             "wf",
             (
                 cf.Disposal(
-                    "wf/scope#2", cf.ScopeCancelled(cf.Cancellation(cf.Triggered("cancel#2", None)))
+                    "pricing", cf.ScopeCancelled(cf.Cancellation(cf.Triggered("cancel#2", None)))
                 ),
             ),
         )
@@ -405,7 +405,7 @@ def test_match_a_nested_cancellation() -> None:
                 (cf.Disposal(op, cf.ScopeCancelled(cf.Cancellation(cf.Triggered(_, value)))),),
             )
         ):
-            assert (scope, op, value) == ("wf", "wf/scope#2", None)
+            assert (scope, op, value) == ("wf", "pricing", None)
         case _:
             pytest.fail("did not match")
 
