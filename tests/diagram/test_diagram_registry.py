@@ -95,7 +95,9 @@ async def test_declared_types_convert_at_the_boundary() -> None:
     before the node; a declared response is converted to JSON for the response."""
     registry = typed_registry()
     assert await run(diagram({"n": node("norm")}, "n"), {"x": 3, "y": 4}, registry) == 5.0
-    boxed = await run(diagram({"b": node("boxed")}, "b"), {"corner": {"x": 1}, "label": "a"}, registry)
+    boxed = await run(
+        diagram({"b": node("boxed")}, "b"), {"corner": {"x": 1}, "label": "a"}, registry
+    )
     assert boxed == {"corner": {"x": 1.0, "y": 0.0}, "label": "A"}
     assert await run(diagram({"a": node("area")}, "a"), {"width": 2, "height": 3}, registry) == 6
     assert await run(diagram({"p": node("paint", config="blue")}, "p"), None, registry) == "blue"
@@ -179,7 +181,10 @@ def test_registration_errors() -> None:
         registry.register_node_builder("x", lambda b, c: None, config=dict[int, int])  # type: ignore[arg-type, return-value]
     with pytest.raises(cf.InvalidArgument, match="does not fit config=float"):
         registry.register_node_builder(
-            "x", lambda b, c: None, config=float, config_examples=[("bad", "x")]  # type: ignore[arg-type, return-value]
+            "x",
+            lambda b, c: None,
+            config=float,
+            config_examples=[("bad", "x")],  # type: ignore[arg-type, return-value]
         )
     with pytest.raises(cf.InvalidArgument, match="both an input and a buffer"):
         registry.register_section_builder("s", lambda b, c: Section(), inputs=["a"], buffers=["a"])
@@ -212,7 +217,10 @@ def test_metadata_follows_crossflows_schema() -> None:
     assert metadata["schemas"]["Point"] == {
         "title": "Point",
         "type": "object",
-        "properties": {"x": {"type": "number", "format": "double"}, "y": {"type": "number", "format": "double"}},
+        "properties": {
+            "x": {"type": "number", "format": "double"},
+            "y": {"type": "number", "format": "double"},
+        },
         "required": ["x"],
         "description": "A point in the plane.",
     }
@@ -226,7 +234,9 @@ def test_calculator_metadata() -> None:
     metadata = make_registry().metadata()
     mul = metadata["nodes"]["mul"]
     assert mul["default_display_text"] == "Multiply"
-    assert mul["config_schema"] == {"anyOf": [{"type": "number", "format": "double"}, {"type": "null"}]}
+    assert mul["config_schema"] == {
+        "anyOf": [{"type": "number", "format": "double"}, {"type": "null"}]
+    }
     assert mul["config_examples"] == [
         {"description": "Only the input numbers.", "config": None},
         {"description": "Then apply 5.", "config": 5.0},
@@ -285,7 +295,12 @@ def test_conversions_to_json() -> None:
 
     box = Box(Point(1.0), "a")
     assert to_json(box) == {"corner": {"x": 1.0, "y": 0.0}, "label": "a"}
-    assert to_json((1, Colour.BLUE, cf.Ok(None), cf.Err([1]))) == [1, "blue", {"Ok": None}, {"Err": [1]}]
+    assert to_json((1, Colour.BLUE, cf.Ok(None), cf.Err([1]))) == [
+        1,
+        "blue",
+        {"Ok": None},
+        {"Err": [1]},
+    ]
     assert json_text({"a": [1, 2.0]}) == '{"a":[1,2.0]}'
     with pytest.raises(ConversionError, match="at a: <object object"):
         to_json({"a": object()})
