@@ -1019,9 +1019,9 @@ class Builder:
           `builder.on_cancel(pans, undo)` is the same as a build function that
           connects `scope.start` to `undo` and `undo` to `scope.terminate`.
 
-        A function that takes two positional arguments is a build function, one that
-        takes one argument is the one-line form; a callable whose signature cannot be
-        read is taken as a build function.
+        A function with two required positional parameters is a build function, one
+        that takes one argument is the one-line form; a callable whose signature cannot
+        be read is taken as a build function.
 
         Raises:
             InvalidArgument: `build_fn` is neither form (the message explains both),

@@ -270,11 +270,16 @@ def workflow(
     """Build a workflow from a build function: `@cf.workflow` or `@cf.workflow(name=...)`.
 
     The build function takes `(scope: cf.Scope[Req, Resp], builder: cf.Builder)`;
-    type checkers infer `Workflow[Req, Resp]` from the `scope` annotation.
+    type checkers infer `Workflow[Req, Resp]` from the `scope` annotation. The options
+    are checked when `cf.workflow(...)` is called, before anything is decorated.
 
     Raises:
         BuildError: the graph is wrong.
-        InvalidArgument: an argument has the wrong type.
+        InvalidArgument: an argument has the wrong type, or the decorated function is
+            not a build function (see `Workflow.build`).
+
+    Warns:
+        UnreachableWarning: see `Workflow.build`.
     """
     if build_fn is not None:
         return _build(build_fn, name, streams, settings, "cf.workflow")
