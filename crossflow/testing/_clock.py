@@ -267,6 +267,8 @@ def virtual_clock(*, jump_after: float = 0.0) -> Iterator[None]:
         yield  # already virtual: the loop keeps its own setting
         return
     assert isinstance(selector, selectors.BaseSelector)  # invariant: checked above
+    # asyncio's selector event loops keep their selector in `_selector` (an attribute of
+    # theirs, not a public one): wrapping it is what makes a running loop's clock jump
     skipped = _Skipped(jump_after)
     jumping = _JumpingSelector(selector, skipped)
     had_own_time = "time" in vars(loop)

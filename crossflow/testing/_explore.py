@@ -429,7 +429,9 @@ async def _check_outcome(
         result = check(outcome)
         if inspect.isawaitable(result):
             await result
-    except Exception as error:
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, anyio.get_cancelled_exc_class()):
+        raise
+    except BaseException as error:  # `pytest.fail()` raises a BaseException, too
         mark, note = run.marked()
         text = str(error).strip()
         detail = type(error).__qualname__ + (": " + text.replace("\n", "\n    ") if text else "")

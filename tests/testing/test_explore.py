@@ -240,6 +240,20 @@ async def test_a_failure_point_is_marked_where_it_was_injected() -> None:
     assert marked.endswith("<-- injected failure")
 
 
+async def test_pytest_fail_in_a_check_is_a_violation_too() -> None:
+    """API §11: `pytest.fail()` (which raises a BaseException) in a check is reported
+    like an `AssertionError`, with its point."""
+
+    def check(outcome: cft.Outcome[int]) -> None:
+        if outcome.point is not None:
+            pytest.fail("no point may be tried")
+
+    with anyio.fail_after(TIMEOUT), pytest.raises(cft.ExplorationFailed) as caught:
+        await cft.explore(pipeline, 1, check=check)
+    assert caught.value.point is not None and caught.value.point.index == 0
+    assert "Failed: no point may be tried" in str(caught.value)
+
+
 async def test_a_violation_on_the_plain_run() -> None:
     """API §11: the plain run is checked first; its violation has no point."""
 

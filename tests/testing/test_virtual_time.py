@@ -241,3 +241,35 @@ def test_virtual_clock_needs_a_running_event_loop() -> None:
     """Outside an event loop there is no clock to change."""
     with pytest.raises(cf.CrossflowError, match="no event loop is running"), cft.virtual_clock():
         pass  # pragma: no cover
+
+
+@cf.workflow
+def stuck(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+    """A service that never returns, and no timer anywhere."""
+    builder.chain(scope.start).then(forever).connect(scope.terminate)
+
+
+async def test_a_run_that_hangs_fails_at_its_timeout_at_once() -> None:
+    """API §11: `explore(timeout=...)` limits each run, on the loop's clock: with virtual
+    time, a run that waits forever reaches that limit at once; the exploration fails,
+    naming the run and showing its events (the run was cancelled, its cleanup done)."""
+    with pytest.raises(cft.ExplorationFailed) as caught:
+        await cft.explore(stuck, 1, check=lambda outcome: None, timeout=DAY)
+    lines = str(caught.value).splitlines()
+    backend = caught.value.outcome.backend
+    assert lines[0] == (
+        f"'stuck' did not end within timeout=86400.0 s on the plain run (no cancellation, "
+        f"no failure) ({backend}); it was cancelled"
+    )
+    assert (
+        lines[-1]
+        == "  stuck: Cancelled: cancelled from outside: the task running the `async with` block was cancelled"
+    )
+    assert caught.value.point is None
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("inf"), "1"])
+async def test_a_timeout_must_be_a_positive_number(timeout: object) -> None:
+    """`cf.InvalidArgument` for a timeout that is not a number of seconds > 0."""
+    with pytest.raises(cf.InvalidArgument, match=r"timeout=\.\.\.\) takes a number of seconds > 0"):
+        await cft.explore(quick, 1, check=lambda outcome: None, timeout=timeout)  # type: ignore[arg-type]
