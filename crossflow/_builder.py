@@ -292,7 +292,11 @@ class SplitOutputs:
 
     def seq(self, index: int) -> Output[Any]:
         """The output for the `index`-th element not taken by a key (`0 <= index < sequence`)."""
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self._sequence:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise InvalidArgument(
+                f"split {self.name!r}: seq(index) takes an int, got {shown(index)}"
+            )
+        if not 0 <= index < self._sequence:
             raise InvalidArgument(
                 f"split {self.name!r}: seq({index!r}) is out of range; it was declared with "
                 f"sequence={self._sequence}, so 0 <= index < {self._sequence}"

@@ -130,6 +130,7 @@ BAD_ARGUMENTS: list[tuple[str, Callable[[], object], str, object]] = [
         "ab",
     ),
     ("split-sequence", within(lambda s, b: b.create_split(sequence="2")), "sequence", "2"),
+    ("split-seq", within(lambda s, b: b.create_split(sequence=1).seq("0")), "seq", "0"),
     (
         "then_scope-name",
         within(lambda s, b: b.chain(s.start).then_scope(pipeline, name=5)),
