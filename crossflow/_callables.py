@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import types
 from typing import Literal
 
 from ._arguments import shown
@@ -124,6 +125,29 @@ def _mentions_streams(parameter: inspect.Parameter) -> bool:
     return "Streams" in str(text)
 
 
+def _plainly_fits(fn: object, streams: tuple[str, ...]) -> bool:
+    """A quick yes for the common case, read from the code object of a plain function:
+    one required positional parameter, nothing else required, and a `streams` keyword
+    exactly when streams are declared. False means "look closer", not "does not fit"."""
+    if type(fn) is not types.FunctionType or hasattr(fn, "__wrapped__"):
+        return False
+    if "__signature__" in fn.__dict__:
+        return False
+    code = fn.__code__
+    positional = code.co_argcount
+    required = positional - len(fn.__defaults__ or ())
+    keyword_only = code.co_varnames[positional : positional + code.co_kwonlyargcount]
+    kwdefaults = fn.__kwdefaults__ or {}
+    if required > 1 or (positional == 0 and not code.co_flags & inspect.CO_VARARGS):
+        return False
+    if any(k not in kwdefaults and k != "streams" for k in keyword_only):
+        return False
+    has_streams = "streams" in code.co_varnames[1 : positional + code.co_kwonlyargcount]
+    if streams:
+        return has_streams or bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    return not has_streams
+
+
 def check_step_signature(fn: object, name: str, streams: tuple[str, ...], where: str) -> None:
     """`fn` must take one message as its only required argument, and `streams=` exactly
     when it declares streams.
@@ -131,6 +155,8 @@ def check_step_signature(fn: object, name: str, streams: tuple[str, ...], where:
     Raises:
         InvalidArgument: saying which step and what to change.
     """
+    if _plainly_fits(fn, streams):
+        return
     signature = signature_of(fn)
     if signature is None:
         return
