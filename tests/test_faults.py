@@ -188,3 +188,54 @@ async def test_a_failure_under_hundreds_of_nested_sessions(leaf: Any) -> None:
         data = data["cause"]["disposals"][0]["cause"]["cancellation"]
     assert data["cause"]["kind"] == "ServiceFailed"
     assert data["cause"]["error"] == {"type": "Boom", "message": "leaf failed"}
+
+
+# --------------------------------------------------------------------------- S2.4 bound
+
+
+async def test_a_loop_keeps_one_counted_disposal_per_repeat() -> None:
+    """S2.4: a loop that exits through fork_option records a `Branching` every turn; the
+    session keeps it once, with how many times it happened."""
+    turns = 5_000
+
+    def count_down(s: cf.Scope[int, int], b: cf.Builder) -> None:
+        step = b.create_node(lambda x: x - 1, name="step")
+        b.chain(s.start).connect(step.input)
+        b.chain(step.output).map(lambda x: x if x > 0 else None, name="more").fork_option(
+            some=lambda c: c.connect(step.input),
+            none=lambda c: c.map(lambda _: "never").dispose_on_some().connect(s.terminate),
+        )
+
+    wf = cf.Workflow.build(count_down, name="count_down")
+    with anyio.fail_after(10), pytest.raises(cf.WorkflowCancelled) as caught:
+        await wf.run(turns, events=False)
+    cause = caught.value.cancellation.cause
+    assert isinstance(cause, cf.Unreachable)
+    branching = [d for d in cause.disposals if isinstance(d.cause, cf.Branching)]
+    # "none" not taken on every turn but the last, then "some" not taken once
+    assert [(d.cause.branch, d.count) for d in branching] == [("none", turns - 1), ("some", 1)]
+    assert sum(d.count for d in cause.disposals) == turns + 1
+    assert f"{turns - 1} times" in str(cause)
+
+
+async def test_disposals_that_never_repeat_keep_the_first_and_the_last() -> None:
+    """S2.4: causes that differ every time are bounded too: the first and last entries are
+    kept, in order, and `omitted` says how many were left out in between."""
+    n = 1_000
+
+    def filtered(s: cf.Scope[list[int], int], b: cf.Builder) -> None:
+        b.chain(s.start).spread().disposal_filter(lambda x: None).connect(s.terminate)
+
+    wf = cf.Workflow.build(filtered, name="filtered")
+    with anyio.fail_after(10), pytest.raises(cf.WorkflowCancelled) as caught:
+        await wf.run(list(range(n)), events=False)
+    cause = caught.value.cancellation.cause
+    assert isinstance(cause, cf.Unreachable)
+    kept = cause.disposals
+    assert len(kept) + cause.omitted == n
+    assert len(kept) < n // 2
+    reasons = [d.cause.reason for d in kept if isinstance(d.cause, cf.Filtered)]
+    assert reasons[0] is not None and reasons[0].endswith(" 0")
+    assert reasons[-1] is not None and reasons[-1].endswith(f" {n - 1}")
+    assert f"and {n - len(kept) + 5} more" in str(cause) or "more" in str(cause)
+    assert cause.to_dict()["omitted"] == cause.omitted

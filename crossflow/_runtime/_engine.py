@@ -58,6 +58,7 @@ from ..events import (
     TimerCancelled,
 )
 from ._delivery import QUEUED, Ticket, release, submit
+from ._disposals import Disposals
 from ._events import Ended, ObservedLog
 from ._ops import _clone, stream_senders
 from ._plan import injecting_handlers, plan_of, recording_handlers
@@ -619,10 +620,10 @@ class Engine:
         """Record a disposal built in advance (disposals are values: they can be shared)."""
         if self.log is not None:
             self.log.append((monotonic(), Disposed, session, (disposal,)))
-        if session.disposals is None:
-            session.disposals = [disposal]
-        else:
-            session.disposals.append(disposal)
+        disposals = session.disposals
+        if disposals is None:
+            disposals = session.disposals = Disposals()
+        disposals.add(disposal)
         self._check(session)
 
     def _check(self, session: Session) -> None:
@@ -811,7 +812,13 @@ class Engine:
                 seen.add(id(session))
                 if self._reachable(session):
                     continue
-            self.cancel(session, Unreachable(session.graph.name, tuple(session.disposals or ())))
+            disposals = session.disposals
+            self.cancel(
+                session,
+                Unreachable(session.graph.name)
+                if disposals is None
+                else disposals.unreachable(session.graph.name),
+            )
 
     def _reachable(self, session: Session) -> bool:
         """Whether terminate or an explicit cancel can still be reached (S2.2, S7.4).
