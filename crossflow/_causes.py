@@ -3,6 +3,12 @@
 All of these are frozen attrs classes: they compare by value, can be `match`ed
 positionally, print readably with `str()`, and turn into JSON-ready data with
 `to_dict()`.
+
+Cancellations nest: a child session's cancellation is a `ScopeCancelled` disposal of its
+parent, which may be cancelled as `Unreachable` in turn, through any number of levels.
+`str()` and `repr()` therefore summarise (the first few disposals, a count of the rest, and
+the innermost cause of a deep chain), while `to_dict()` keeps everything; none of them
+recurse once per level, so no depth of nesting can exhaust the stack.
 """
 
 from __future__ import annotations
@@ -11,15 +17,21 @@ from typing import Any, TypeAlias, Union
 
 import attrs
 
+from ._text import safe_str
+
+# how much of a nested cancellation str() and repr() show
+SHOWN_DISPOSALS = 5
+SHOWN_DEPTH = 3
+
 
 def _error_dict(error: BaseException) -> dict[str, Any]:
-    return {"type": type(error).__qualname__, "message": str(error)}
+    return {"type": type(error).__qualname__, "message": safe_str(error, 10_000)}
 
 
 # --------------------------------------------------------------------------- disposals
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Branching:
     """A conditional branch was not taken (`fork_result`, `fork_option`, `branch_for_*`).
 
@@ -38,7 +50,7 @@ class Branching:
         return {"kind": "Branching", "operation": self.operation, "branch": self.branch}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class EmptySpread:
     """A spread received an empty iterable, so it sent nothing on."""
 
@@ -51,7 +63,7 @@ class EmptySpread:
         return {"kind": "EmptySpread", "operation": self.operation}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class DeficientCollection:
     """A collect could no longer reach its `min` (it needed `needed`, it got `got`)."""
 
@@ -74,7 +86,7 @@ class DeficientCollection:
         }
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class IncompleteSplit:
     """A split sent nothing down some of its connected outputs.
 
@@ -97,7 +109,7 @@ class IncompleteSplit:
         }
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ClosedGate:
     """A gate operation closed buffers, so they will not wake their listeners."""
 
@@ -110,7 +122,7 @@ class ClosedGate:
         return {"kind": "ClosedGate", "operation": self.operation}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Trimming:
     """A trim operation cleaned up activity in part of the graph."""
 
@@ -123,7 +135,7 @@ class Trimming:
         return {"kind": "Trimming", "operation": self.operation}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class UnusedStreams:
     """A blocking service finished without ever sending on these connected streams."""
 
@@ -137,7 +149,7 @@ class UnusedStreams:
         return {"kind": "UnusedStreams", "operation": self.operation, "streams": list(self.streams)}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ScopeCancelled:
     """A nested scope or workflow session was cancelled (S1.7).
 
@@ -148,16 +160,19 @@ class ScopeCancelled:
     cancellation: Cancellation
 
     def __str__(self) -> str:
-        return f"a nested session was cancelled: {self.cancellation}"
+        return _render(self, 0)
+
+    def __repr__(self) -> str:
+        return _represent(self, 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "ScopeCancelled", "cancellation": self.cancellation.to_dict()}
+        return _deep_dict(self)
 
 
 # --------------------------------------------------------------------------- causes
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Filtered:
     """A filter rejected a message.
 
@@ -176,7 +191,7 @@ class Filtered:
         return {"kind": "Filtered", "operation": self.operation, "reason": self.reason}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Supplanted:
     """A request was pre-empted by a newer one."""
 
@@ -189,40 +204,35 @@ class Supplanted:
         return {"kind": "Supplanted", "by": self.by}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Unreachable:
     """The scope's terminate (and every explicit cancel) can no longer be reached.
 
     Attributes:
         scope: the name of the scope whose session was cancelled.
-        disposals: every disposal recorded in that session, in the order they happened
-            (empty when nothing could ever reach terminate: inherent unreachability).
+        disposals: the disposals recorded in that session, in the order they happened
+            (empty when nothing could ever reach terminate: inherent unreachability). A
+            disposal that repeated (same operation, same cause) appears once, with its
+            `count` (S2.4).
+        omitted: how many disposals were left out of the middle of a very long list, whose
+            causes never repeated: the first and last ones are kept (S2.4).
     """
 
     scope: str
     disposals: tuple[Disposal, ...] = ()
+    omitted: int = 0
 
     def __str__(self) -> str:
-        if not self.disposals:
-            return (
-                f"terminate of {self.scope!r} cannot be reached from its start: no path leads "
-                "from scope.start to scope.terminate or to a cancel operation"
-            )
-        lines = "; ".join(str(d) for d in self.disposals)
-        return (
-            f"terminate of {self.scope!r} can no longer be reached "
-            f"after {len(self.disposals)} disposal(s): {lines}"
-        )
+        return _render(self, 0)
+
+    def __repr__(self) -> str:
+        return _represent(self, 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": "Unreachable",
-            "scope": self.scope,
-            "disposals": [d.to_dict() for d in self.disposals],
-        }
+        return _deep_dict(self)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Triggered:
     """A cancel operation fired (`then_cancel`, or `then_quiet_cancel` with `value=None`)."""
 
@@ -237,7 +247,7 @@ class Triggered:
         return {"kind": "Triggered", "operation": self.operation, "value": self.value}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class CircularCollect:
     """Two collects depend on each other (also reported at build time)."""
 
@@ -251,7 +261,7 @@ class CircularCollect:
         return {"kind": "CircularCollect", "conflicts": [list(c) for c in self.conflicts]}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class UserCancelled:
     """The session was cancelled from outside (the awaiting task was cancelled, ...)."""
 
@@ -264,7 +274,7 @@ class UserCancelled:
         return {"kind": "UserCancelled", "reason": self.reason}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ServiceFailed:
     """A service raised an exception; it cancels the innermost session running it (S4.3)."""
 
@@ -282,7 +292,7 @@ class ServiceFailed:
         }
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class TimedOut:
     """The scope ran longer than its `ScopeSettings(timeout=...)`."""
 
@@ -296,7 +306,7 @@ class TimedOut:
         return {"kind": "TimedOut", "scope": self.scope, "seconds": self.seconds}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Interrupted:
     """The session's parent session began its own cleanup while this one still ran (or a
     trim stopped it), so it was cleaned up early.
@@ -342,26 +352,32 @@ DisposalCause: TypeAlias = Union[  # noqa: UP007
 """Any of the reasons a message can be disposed of."""
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Disposal:
     """An operation was activated for a session but will not emit on one of its outputs.
 
     Attributes:
         operation: the name of the operation that recorded it.
         cause: why.
+        count: how many times this same disposal (same operation, same cause) happened in
+            the session; a loop that turns a million times keeps one entry (S2.4).
     """
 
     operation: str
     cause: DisposalCause
+    count: int = 1
 
     def __str__(self) -> str:
-        return str(self.cause)
+        return _render(self, 0)
+
+    def __repr__(self) -> str:
+        return _represent(self, 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"operation": self.operation, "cause": self.cause.to_dict()}
+        return _deep_dict(self)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Cancellation:
     """Why a session ended without a response.
 
@@ -375,13 +391,159 @@ class Cancellation:
     while_cancelling: tuple[Cancellation, ...] = ()
 
     def __str__(self) -> str:
-        text = str(self.cause)
-        if self.while_cancelling:
-            text += "; while cancelling: " + "; ".join(str(c) for c in self.while_cancelling)
-        return text
+        return _render(self, 0)
+
+    def __repr__(self) -> str:
+        return _represent(self, 0)
 
     def to_dict(self) -> dict[str, Any]:
+        return _deep_dict(self)
+
+    def root_cause(self) -> CancellationCause:
+        """The innermost cause: follows `ScopeCancelled` disposals down nested sessions.
+
+        For `Unreachable` caused by a cancelled nested session, this is what cancelled that
+        session (and so on down); otherwise it is `cause` itself.
+        """
+        return _innermost(self)[0]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _nested(cause: object) -> Cancellation | None:
+    """The first nested cancellation an `Unreachable` leads to, if any."""
+    if isinstance(cause, Unreachable):
+        for disposal in cause.disposals:
+            if isinstance(disposal.cause, ScopeCancelled):
+                return disposal.cause.cancellation
+    return None
+
+
+def _innermost(cancellation: Cancellation) -> tuple[CancellationCause, int]:
+    """The innermost cause of a chain of nested cancellations, and how many levels down."""
+    levels = 0
+    current = cancellation
+    while True:
+        nested = _nested(current.cause)
+        if nested is None:
+            return current.cause, levels
+        current = nested
+        levels += 1
+
+
+def _render(obj: object, depth: int) -> str:
+    """`str()` of a cause, a disposal or a cancellation, bounded in depth and length."""
+    if isinstance(obj, Cancellation):
+        text = _render(obj.cause, depth)
+        if obj.while_cancelling:
+            shown = [_render(c, depth + 1) for c in obj.while_cancelling[:SHOWN_DISPOSALS]]
+            more = len(obj.while_cancelling) - len(shown)
+            text += "; while cancelling: " + "; ".join(shown)
+            if more:
+                text += f"; and {more} more"
+        return text
+    if isinstance(obj, Disposal):
+        text = _render(obj.cause, depth)
+        return text if obj.count == 1 else f"{text} ({obj.count} times)"
+    if isinstance(obj, ScopeCancelled):
+        if depth >= SHOWN_DEPTH:
+            cause, levels = _innermost(obj.cancellation)
+            below = f" {levels} level(s) further down" if levels else ""
+            return f"a nested session was cancelled{below}: {_render(cause, SHOWN_DEPTH)}"
+        return f"a nested session was cancelled: {_render(obj.cancellation, depth + 1)}"
+    if isinstance(obj, Unreachable):
+        if not obj.disposals:
+            return (
+                f"terminate of {obj.scope!r} cannot be reached from its start: no path leads "
+                "from scope.start to scope.terminate or to a cancel operation"
+            )
+        total = sum(d.count for d in obj.disposals) + obj.omitted
+        shown = [_render(d, depth) for d in obj.disposals[:SHOWN_DISPOSALS]]
+        more = len(obj.disposals) - len(shown) + obj.omitted
+        lines = "; ".join(shown) + (f"; and {more} more" if more else "")
+        return (
+            f"terminate of {obj.scope!r} can no longer be reached after {total} "
+            f"disposal(s): {lines}"
+        )
+    return str(obj)
+
+
+def _represent(obj: object, depth: int) -> str:
+    """`repr()` of the nesting classes, bounded like `_render`."""
+    if depth > SHOWN_DEPTH:
+        return f"{type(obj).__name__}(...)"
+    if isinstance(obj, Cancellation):
+        parts = [_represent(obj.cause, depth + 1)]
+        if obj.while_cancelling:
+            items = [_represent(c, depth + 1) for c in obj.while_cancelling[:SHOWN_DISPOSALS]]
+            more = len(obj.while_cancelling) - len(items)
+            parts.append(f"while_cancelling=({', '.join(items)}{_more(more)})")
+        return f"Cancellation({', '.join(parts)})"
+    if isinstance(obj, Disposal):
+        count = "" if obj.count == 1 else f", count={obj.count}"
+        return f"Disposal({obj.operation!r}, {_represent(obj.cause, depth + 1)}{count})"
+    if isinstance(obj, ScopeCancelled):
+        return f"ScopeCancelled({_represent(obj.cancellation, depth + 1)})"
+    if isinstance(obj, Unreachable):
+        items = [_represent(d, depth + 1) for d in obj.disposals[:SHOWN_DISPOSALS]]
+        more = len(obj.disposals) - len(items) + obj.omitted
+        omitted = f", omitted={obj.omitted}" if obj.omitted else ""
+        return f"Unreachable({obj.scope!r}, ({', '.join(items)}{_more(more)}){omitted})"
+    return repr(obj)
+
+
+def _more(n: int) -> str:
+    return f", ... {n} more" if n else ""
+
+
+def _deep_dict(root: object) -> dict[str, Any]:
+    """`to_dict()` of a nested cancellation, built bottom-up with a stack, not recursion."""
+    done: dict[int, dict[str, Any]] = {}
+    stack: list[tuple[object, bool]] = [(root, False)]
+    while stack:
+        obj, ready = stack.pop()
+        if id(obj) in done:
+            continue
+        children = _children(obj)
+        if not ready:
+            stack.append((obj, True))
+            stack.extend((c, False) for c in children if id(c) not in done)
+            continue
+        done[id(obj)] = _shallow_dict(obj, done)
+    return done[id(root)]
+
+
+def _children(obj: object) -> tuple[object, ...]:
+    if isinstance(obj, Cancellation):
+        return (obj.cause, *obj.while_cancelling)
+    if isinstance(obj, Disposal):
+        return (obj.cause,)
+    if isinstance(obj, ScopeCancelled):
+        return (obj.cancellation,)
+    if isinstance(obj, Unreachable):
+        return obj.disposals
+    return ()
+
+
+def _shallow_dict(obj: object, done: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    if isinstance(obj, Cancellation):
         return {
-            "cause": self.cause.to_dict(),
-            "while_cancelling": [c.to_dict() for c in self.while_cancelling],
+            "cause": done[id(obj.cause)],
+            "while_cancelling": [done[id(c)] for c in obj.while_cancelling],
         }
+    if isinstance(obj, Disposal):
+        return {"operation": obj.operation, "cause": done[id(obj.cause)], "count": obj.count}
+    if isinstance(obj, ScopeCancelled):
+        return {"kind": "ScopeCancelled", "cancellation": done[id(obj.cancellation)]}
+    if isinstance(obj, Unreachable):
+        return {
+            "kind": "Unreachable",
+            "scope": obj.scope,
+            "disposals": [done[id(d)] for d in obj.disposals],
+            "omitted": obj.omitted,
+        }
+    to_dict = getattr(obj, "to_dict", None)
+    assert to_dict is not None, obj  # invariant: every cause has to_dict
+    result: dict[str, Any] = to_dict()
+    return result

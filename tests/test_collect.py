@@ -220,7 +220,7 @@ async def test_collect_n_leftover_is_deficient() -> None:
 
     disposals = await disposals_of(wf, None)
     assert lists == [[1, 2], [3, 4]]
-    assert Counter(type(d.cause) for d in disposals) == {
+    assert Counter(type(d.cause) for d in disposals for _ in range(d.count)) == {
         cf.Filtered: 2,
         cf.DeficientCollection: 1,
     }

@@ -20,8 +20,9 @@ async def cancellation_of(wf: cf.Workflow[Any, Any], request: Any) -> cf.Cancell
 
 
 def disposal_causes(cancellation: cf.Cancellation) -> list[Any]:
+    """Every disposal's cause, a repeated one as often as it happened (S2.4)."""
     assert isinstance(cancellation.cause, cf.Unreachable), cancellation
-    return [d.cause for d in cancellation.cause.disposals]
+    return [d.cause for d in cancellation.cause.disposals for _ in range(d.count)]
 
 
 # --------------------------------------------------------------------------- S2.3 inherent
@@ -303,7 +304,8 @@ async def test_disposal_on_one_of_two_paths_is_harmless() -> None:
 
 async def test_every_disposal_is_listed_in_order() -> None:
     """`Unreachable` carries every disposal recorded in the session, in the order they
-    happened, including several from the same operation (S2.4, D3, DI-12)."""
+    happened, including several from the same operation (S2.4, D3, DI-12); a repeat of
+    the same operation and cause is one entry with its count."""
 
     @cf.workflow
     def wf(scope: cf.Scope[list[Any], Any], builder: cf.Builder) -> None:
@@ -313,6 +315,9 @@ async def test_every_disposal_is_listed_in_order() -> None:
     causes = disposal_causes(cancellation)
     assert [type(c) for c in causes] == [cf.Filtered] * 3
     assert len({c.operation for c in causes}) == 1
+    assert isinstance(cancellation.cause, cf.Unreachable)
+    (entry,) = cancellation.cause.disposals
+    assert entry.count == 3
 
     forks: list[str] = []
 

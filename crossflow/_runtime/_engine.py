@@ -58,6 +58,7 @@ from ..events import (
     TimerCancelled,
 )
 from ._delivery import QUEUED, Ticket, release, submit
+from ._disposals import Disposals
 from ._events import Ended, ObservedLog
 from ._ops import _clone, stream_senders
 from ._plan import injecting_handlers, plan_of, recording_handlers
@@ -78,6 +79,8 @@ RUNNING = SessionState.RUNNING
 
 # how many messages one flush handles before it lets the event loop run
 FLUSH_LIMIT = 10_000
+# how many nested sessions one call cleans up before it leaves the rest for later
+CLEAN_DEPTH = 16
 TERMINATING = SessionState.TERMINATING
 CANCELLING = SessionState.CANCELLING
 WAIT = CancellationPolicy.WAIT
@@ -106,6 +109,8 @@ class Engine:
         "checks",
         "closing",
         "collect_checks",
+        "deferred",
+        "depth",
         "detached",
         "done",
         "failures",
@@ -138,6 +143,9 @@ class Engine:
         self.checks: list[Session] | None = None
         self.collect_checks: list[tuple[Session, int]] | None = None
         self.flushing = False
+        # how deep the cleanup cascade is, and the sessions it left for later (S6.7)
+        self.depth = 0
+        self.deferred: deque[Session] | None = None
         self.root: Session | None = None
         self.done: anyio.Event | None = None
         # a flush stopped at FLUSH_LIMIT and left messages queued
@@ -347,6 +355,32 @@ class Engine:
                 self.interrupt(child, UserCancelled(reason))
 
     def _clean(self, session: Session) -> None:
+        """Start the cleanup of `session` (S6.1).
+
+        Cleaning a session cleans its children, which clean theirs: past a few levels the
+        rest waits in `deferred` and is done by the outermost call, in order, so that no
+        depth of nesting can exhaust the stack (S6.7).
+        """
+        if self.depth >= CLEAN_DEPTH:
+            if self.deferred is None:
+                self.deferred = deque()
+            self.deferred.append(session)
+            return
+        self.depth += 1
+        try:
+            self._clean_one(session)
+        finally:
+            self.depth -= 1
+        if self.depth == 0 and self.deferred:
+            deferred = self.deferred
+            while deferred:
+                self.depth += 1
+                try:
+                    self._clean_one(deferred.popleft())
+                finally:
+                    self.depth -= 1
+
+    def _clean_one(self, session: Session) -> None:
         # S6.1 operation cleanup: queued inputs are dropped lazily (the queue skips
         # sessions that are not running), tasks are cancelled, children are cleaned up.
         if self.log is not None:
@@ -432,17 +466,25 @@ class Engine:
             self.dec(session, child.parent_op)  # a trim: the operation lost its activity
 
     def _maybe_finish(self, session: Session) -> None:
+        """Deliver the outcome of `session` if its cleanup is over; a parent waiting for
+        it may then finish too, and so on up (a loop, not recursion: S6.7)."""
+        next_: Session | None = session
+        while next_ is not None:
+            next_ = self._finish_one(next_)
+
+    def _finish_one(self, session: Session) -> Session | None:
+        """Finish `session` if it can; return its parent when that must be checked next."""
         if session.ntasks or session.children:
-            return
+            return None
         if session.state is not TERMINATING and session.state is not CANCELLING:
-            return
+            return None
         if session.plan.cleanups:
             more = session.more()
             if not more.cleanup_started:
                 # S6.1 phase 2: the cleanup workflows that apply start together
                 more.cleanup_started = True
                 if self._start_cleanups(session):
-                    return
+                    return None
         # S6.3: only now is the outcome delivered
         extra = session.extra
         if session.cleanup_failures is not None or (
@@ -468,11 +510,11 @@ class Engine:
             if self.sink is not None:
                 self.sink(None, None)  # the streams end with the session
             self._maybe_idle()
-            return
+            return None
         if extra is not None and extra.detached:
             self.detached.pop(session, None)
             self._maybe_idle()
-            return  # S6.6: left to end in the background; nobody waits for it
+            return None  # S6.6: left to end in the background; nobody waits for it
         assert parent.children is not None  # invariant: a child is registered with its parent
         del parent.children[session]
         op = session.parent_op
@@ -481,8 +523,7 @@ class Engine:
             if session.cancellation is not None:
                 parent.more().cleanup_cancellations.append(session.cancellation)
                 self.rec(CleanupFailed, parent, session.cancellation)
-            self._maybe_finish(parent)
-            return
+            return parent
         if parent.state is RUNNING:
             if extra is None or not extra.trimmed:
                 if session.state is SessionState.TERMINATED:
@@ -496,8 +537,8 @@ class Engine:
             self.dec(parent, op)
             if parent.extra is not None and parent.extra.trims:
                 self._check_trims(parent)
-        else:
-            self._maybe_finish(parent)
+            return None
+        return parent
 
     def _start_cleanups(self, session: Session) -> bool:
         terminated = session.state is TERMINATING
@@ -579,10 +620,10 @@ class Engine:
         """Record a disposal built in advance (disposals are values: they can be shared)."""
         if self.log is not None:
             self.log.append((monotonic(), Disposed, session, (disposal,)))
-        if session.disposals is None:
-            session.disposals = [disposal]
-        else:
-            session.disposals.append(disposal)
+        disposals = session.disposals
+        if disposals is None:
+            disposals = session.disposals = Disposals()
+        disposals.add(disposal)
         self._check(session)
 
     def _check(self, session: Session) -> None:
@@ -771,7 +812,13 @@ class Engine:
                 seen.add(id(session))
                 if self._reachable(session):
                     continue
-            self.cancel(session, Unreachable(session.graph.name, tuple(session.disposals or ())))
+            disposals = session.disposals
+            self.cancel(
+                session,
+                Unreachable(session.graph.name)
+                if disposals is None
+                else disposals.unreachable(session.graph.name),
+            )
 
     def _reachable(self, session: Session) -> bool:
         """Whether terminate or an explicit cancel can still be reached (S2.2, S7.4).

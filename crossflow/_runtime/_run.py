@@ -26,16 +26,18 @@ OUTSIDE = "the task awaiting the run was cancelled"
 
 
 def _failure(cancellation: Cancellation) -> BaseException | None:
-    """The exception of the service whose failure led to `cancellation`, if any."""
-    cause = cancellation.cause
-    if isinstance(cause, ServiceFailed):
-        return cause.error
-    if isinstance(cause, Unreachable):
-        for disposal in cause.disposals:
-            if isinstance(disposal.cause, ScopeCancelled):
-                found = _failure(disposal.cause.cancellation)
-                if found is not None:
-                    return found
+    """The exception of the service whose failure led to `cancellation`, if any: the
+    first one found depth-first through nested sessions (a stack, not recursion: S6.7)."""
+    stack = [cancellation]
+    while stack:
+        cause = stack.pop().cause
+        if isinstance(cause, ServiceFailed):
+            return cause.error
+        if isinstance(cause, Unreachable):
+            nested = [
+                d.cause.cancellation for d in cause.disposals if isinstance(d.cause, ScopeCancelled)
+            ]
+            stack.extend(reversed(nested))
     return None
 
 

@@ -13,9 +13,10 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from .._buffers import BufferSettings
-    from .._causes import Cancellation, Disposal, ServiceFailed
+    from .._causes import Cancellation, ServiceFailed
     from .._graph import Graph
     from .._keys import BufferKey, BufferView
+    from ._disposals import Disposals
     from ._engine import Engine
     from ._plan import Plan
 
@@ -143,7 +144,7 @@ class Session:
         self.collects: dict[int, CollectState] | None = (
             {c: CollectState() for c in plan.collects} if plan.collects else None
         )
-        self.disposals: list[Disposal] | None = None  # every disposal, in order (S2.4)
+        self.disposals: Disposals | None = None  # what it keeps of its disposals (S2.4)
         # async activations: how many run, those waiting for a task group, the group
         self.ntasks = 0
         self.pending: list[tuple[int, Any]] | None = None
