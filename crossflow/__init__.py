@@ -48,6 +48,7 @@ from ._errors import IncompatibleLayout as IncompatibleLayout
 from ._errors import InvalidArgument as InvalidArgument
 from ._errors import OutputAlreadyConnected as OutputAlreadyConnected
 from ._errors import StaleBufferKey as StaleBufferKey
+from ._errors import UncopyableMessage as UncopyableMessage
 from ._errors import UnreachableWarning as UnreachableWarning
 from ._errors import WorkflowCancelled as WorkflowCancelled
 from ._handles import Buffer as Buffer
@@ -134,6 +135,7 @@ __all__ = (
     "Triggered",
     "TrimBranch",
     "Trimming",
+    "UncopyableMessage",
     "Unreachable",
     "UnreachableWarning",
     "UnusedStreams",

@@ -17,7 +17,7 @@ from typing import Any, TypeAlias, Union
 
 import attrs
 
-from ._text import safe_str
+from ._text import describe_error, safe_str
 
 # how much of a nested cancellation str() and repr() show
 SHOWN_DISPOSALS = 5
@@ -25,7 +25,7 @@ SHOWN_DEPTH = 3
 
 
 def _error_dict(error: BaseException) -> dict[str, Any]:
-    return {"type": type(error).__qualname__, "message": safe_str(error, 10_000)}
+    return {"type": type(error).__qualname__, "message": safe_str(error, None)}
 
 
 # --------------------------------------------------------------------------- disposals
@@ -282,7 +282,7 @@ class ServiceFailed:
     error: BaseException = attrs.field(eq=False)
 
     def __str__(self) -> str:
-        return f"{self.operation} raised {type(self.error).__qualname__}: {self.error}"
+        return f"{self.operation} raised {describe_error(self.error, None)}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -8,6 +8,7 @@ Every exception that crossflow raises derives from `CrossflowError`::
     │   ├── IncompatibleLayout     a handle from another workflow or scope, or a bad shape
     │   └── CircularCollectError   two collects lie upstream of each other in one scope
     ├── InvalidArgument            a bad argument (also a `TypeError`)
+    ├── UncopyableMessage          a fork or join had to copy a message that cannot be copied
     └── WorkflowCancelled          a run ended without a response; carries `.cancellation`
 
     CrossflowWarning (a UserWarning): failures that could not be raised, never dropped
@@ -121,6 +122,17 @@ class WorkflowCancelled(CrossflowError):
         super().__init__(str(cancellation))
         self.cancellation = cancellation
         self.events = events
+
+
+class UncopyableMessage(CrossflowError, TypeError):
+    """A message had to be copied and could not be.
+
+    Each branch of a `fork_clone` (but one) gets its own deep copy of the message, and so
+    does a join of a buffer marked `join_by_cloning()`. A message holding a lock, a
+    socket, an open file or a database connection cannot be deep-copied: the operation
+    fails (a `ServiceFailed` cancellation naming it) instead of passing a broken copy on.
+    The original error of `copy.deepcopy` is the `__cause__`.
+    """
 
 
 class StaleBufferKey(CrossflowError):

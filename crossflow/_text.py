@@ -11,13 +11,13 @@ from __future__ import annotations
 LIMIT = 200  # characters of one rendered object
 
 
-def _shorten(text: str, limit: int) -> str:
-    if len(text) <= limit:
+def _shorten(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
         return text
     return f"{text[: limit - 15]}... ({len(text)} chars)"
 
 
-def safe_repr(obj: object, limit: int = LIMIT) -> str:
+def safe_repr(obj: object, limit: int | None = LIMIT) -> str:
     """`repr(obj)`, shortened; a placeholder naming the type when `repr` fails."""
     try:
         text = repr(obj)
@@ -28,7 +28,7 @@ def safe_repr(obj: object, limit: int = LIMIT) -> str:
     return _shorten(text, limit)
 
 
-def safe_str(obj: object, limit: int = LIMIT) -> str:
+def safe_str(obj: object, limit: int | None = LIMIT) -> str:
     """`str(obj)`, shortened; falls back to `safe_repr` when `str` fails."""
     try:
         text = str(obj)
@@ -37,7 +37,7 @@ def safe_str(obj: object, limit: int = LIMIT) -> str:
     return _shorten(text, limit)
 
 
-def describe_error(error: BaseException, limit: int = LIMIT) -> str:
+def describe_error(error: BaseException, limit: int | None = LIMIT) -> str:
     """`"TypeError: message"` for an exception, whatever its `__str__` does."""
     try:
         text = str(error)

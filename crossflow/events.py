@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from ._causes import Cancellation, CancellationCause, Disposal
+from ._text import describe_error, safe_str
 
 __all__ = (
     "CancellationRequested",
@@ -129,7 +130,7 @@ class OperationFinished(_OperationEvent):
     def _detail(self) -> str:
         if self.error is None:
             return self.operation
-        return f"{self.operation} raised {type(self.error).__qualname__}: {self.error}"
+        return f"{self.operation} raised {describe_error(self.error, None)}"
 
     def to_dict(self) -> dict[str, Any]:
         error = self.error
@@ -137,7 +138,7 @@ class OperationFinished(_OperationEvent):
             **super().to_dict(),
             "error": None
             if error is None
-            else {"type": type(error).__qualname__, "message": str(error)},
+            else {"type": type(error).__qualname__, "message": safe_str(error, None)},
         }
 
 

@@ -6,6 +6,8 @@ exception, through the public API only, on asyncio and trio.
 
 from __future__ import annotations
 
+import json
+import threading
 from typing import Any
 
 import anyio
@@ -239,3 +241,244 @@ async def test_disposals_that_never_repeat_keep_the_first_and_the_last() -> None
     assert reasons[-1] is not None and reasons[-1].endswith(f" {n - 1}")
     assert f"and {n - len(kept) + 5} more" in str(cause) or "more" in str(cause)
     assert cause.to_dict()["omitted"] == cause.omitted
+
+
+# --------------------------------------------------------------------------- S4.3 messages
+
+
+class Conn:
+    """A message that cannot be deep-copied, like a client holding a lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+async def fetch(conn: Conn) -> Conn:
+    await anyio.lowlevel.checkpoint()
+    return conn
+
+
+def fork_after_async(s: cf.Scope[Conn, str], b: cf.Builder) -> None:
+    b.chain(s.start).then(fetch).fork_clone(
+        lambda c: c.map(lambda conn: "a").connect(s.terminate),
+        lambda c: c.map(lambda conn: "b").connect(s.terminate),
+    )
+
+
+def fork_inline(s: cf.Scope[Conn, str], b: cf.Builder) -> None:
+    b.chain(s.start).fork_clone(
+        lambda c: c.map(lambda conn: "a").connect(s.terminate),
+        lambda c: c.map(lambda conn: "b").connect(s.terminate),
+    )
+
+
+def join_by_cloning(s: cf.Scope[Conn, str], b: cf.Builder) -> None:
+    buf = b.create_buffer()
+    b.chain(s.start).connect(buf)
+    b.join((buf.join_by_cloning(),)).map(lambda t: "joined").connect(s.terminate)
+
+
+@pytest.mark.parametrize("build", [fork_after_async, fork_inline, join_by_cloning])
+async def test_a_message_that_cannot_be_copied_fails_the_operation(build: Any) -> None:
+    """S4.3: a fork_clone or a join by cloning that cannot copy its message cancels the
+    session with ServiceFailed naming the operation; the error says how to fix it."""
+    wf = cf.Workflow.build(build, name="copying")
+    with anyio.fail_after(5), pytest.raises(cf.WorkflowCancelled) as caught:
+        await wf.run(Conn())
+    cause = caught.value.cancellation.cause
+    assert isinstance(cause, cf.ServiceFailed)
+    assert cause.operation.startswith("fork_clone" if "fork" in build.__name__ else "join")
+    error = cause.error
+    assert isinstance(error, cf.UncopyableMessage) and isinstance(error, TypeError)
+    assert isinstance(error.__cause__, TypeError)  # what copy.deepcopy raised
+    assert "Make the message copyable" in str(error)
+    assert caught.value.__cause__ is error
+
+
+async def test_an_uncopyable_message_in_a_nested_scope_is_a_disposal() -> None:
+    """S1.7: the nested session that failed to copy is cancelled; its parent records it."""
+
+    def outer(s: cf.Scope[Conn, str], b: cf.Builder) -> None:
+        b.chain(s.start).then_scope(fork_after_async).connect(s.terminate)
+
+    wf = cf.Workflow.build(outer, name="outer")
+    with anyio.fail_after(5), pytest.raises(cf.WorkflowCancelled) as caught:
+        await wf.run(Conn())
+    root = caught.value.cancellation.root_cause()
+    assert isinstance(root, cf.ServiceFailed) and isinstance(root.error, cf.UncopyableMessage)
+
+
+async def test_an_uncopyable_request_when_a_session_starts() -> None:
+    """A copy that fails inside `async with wf.start(...)` entry is a cancellation of the
+    session, and the event loop carries on (no task group is left open)."""
+    wf = cf.Workflow.build(fork_inline, name="entry")
+    with anyio.fail_after(5):
+        async with wf.start(Conn()) as session:
+            with pytest.raises(cf.WorkflowCancelled):
+                await session.result()
+        assert await wf.run(Conn.__new__(Conn)) in ("a", "b")  # a copyable Conn
+
+
+class Row:
+    """A message whose repr and str fail, like an ORM row of a closed session."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr of a detached row")
+
+    __str__ = __repr__
+
+
+class WeirdError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("str of the exception fails")
+
+
+def raise_weird(x: object) -> object:
+    raise WeirdError
+
+
+async def passing(x: object) -> object:
+    await anyio.lowlevel.checkpoint()
+    return x
+
+
+BAD_RENDERING = {
+    "dispose_on_some": lambda s, b: (
+        b.chain(s.start).dispose_on_some().map(lambda _: 1).connect(s.terminate)
+    ),
+    "cancellation_filter": lambda s, b: (
+        b.chain(s.start).cancellation_filter(lambda m: None).connect(s.terminate)
+    ),
+    "disposal_filter": lambda s, b: (
+        b.chain(s.start).disposal_filter(lambda m: None).connect(s.terminate)
+    ),
+    "then_cancel": lambda s, b: b.chain(s.start).then_cancel(),
+    "unzip": lambda s, b: b.chain(s.start).unzip(2)[0].connect(s.terminate),
+    "spread": lambda s, b: b.chain(s.start).spread().connect(s.terminate),
+    "after_async_task": lambda s, b: (
+        b.chain(s.start).then(passing).dispose_on_some().map(lambda _: 1).connect(s.terminate)
+    ),
+    "service_raises_weird_error": lambda s, b: (
+        b.chain(s.start).then(raise_weird).connect(s.terminate)
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_RENDERING))
+async def test_messages_and_errors_that_cannot_render(case: str) -> None:
+    """User objects are never trusted to render: a message or an exception whose repr
+    and str raise still gives a WorkflowCancelled, with readable text and events."""
+    wf = cf.Workflow.build(BAD_RENDERING[case], name=case)
+    seen: list[ev.Event] = []
+    with anyio.fail_after(5), pytest.raises(cf.WorkflowCancelled) as caught:
+        await wf.run(Row(), on_event=seen.append)
+    text = str(caught.value)
+    assert text and "Traceback" not in text
+    json.dumps(caught.value.cancellation.to_dict())
+    for event in seen:
+        assert event.describe()
+        json.dumps(event.to_dict())
+
+
+# --------------------------------------------------------------------------- S4.3 phantom
+
+
+async def test_a_cancelled_error_of_someone_elses_task_is_a_service_failure(
+    anyio_backend: str,
+) -> None:
+    """S4.3 (asyncio): a service that awaits a task cancelled by its owner sees
+    CancelledError; that is a failure of the service, never a cancellation of the caller."""
+    import asyncio
+
+    if anyio_backend != "asyncio":
+        pytest.skip("only asyncio lets a task see another task's cancellation")
+
+    async def fetch(x: int) -> int:
+        helper = asyncio.create_task(asyncio.sleep(10))
+        await asyncio.sleep(0)
+        helper.cancel()
+        return await helper
+
+    async def other(x: int) -> int:
+        await anyio.lowlevel.checkpoint()
+        return x
+
+    lone = cf.Workflow.build(lambda s, b: b.chain(s.start).then(fetch).connect(s.terminate))
+    fork = cf.Workflow.build(
+        lambda s, b: b.chain(s.start).fork_clone(
+            lambda c: c.then(fetch).connect(s.terminate), lambda c: c.then(other).dispose()
+        )
+    )
+    for wf in (lone, fork):
+        with anyio.fail_after(5), pytest.raises(cf.WorkflowCancelled) as caught:
+            await wf.run(1)
+        cause = caught.value.cancellation.cause
+        assert isinstance(cause, cf.ServiceFailed), cause
+        assert isinstance(cause.error, asyncio.CancelledError)
+        async with wf.start(1) as session:
+            with pytest.raises(cf.WorkflowCancelled) as caught:
+                await session.result()
+        assert isinstance(caught.value.cancellation.cause, cf.ServiceFailed)
+    current = asyncio.current_task()
+    assert current is not None and current.cancelling() == 0
+
+
+# --------------------------------------------------------------------------- BaseException
+
+
+class Stop(BaseException):
+    """Like KeyboardInterrupt or SystemExit: asks the program to stop."""
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit, Stop])
+@pytest.mark.parametrize("shape", ["lone", "fork", "nested", "blocking"])
+async def test_exceptions_that_stop_the_program_come_out_as_themselves(
+    exc: type[BaseException], shape: str
+) -> None:
+    """KeyboardInterrupt, SystemExit and other BaseExceptions a service raises come out of
+    `run` as themselves (never in an exception group), after the run is cleaned up."""
+    cleaned: list[str] = []
+
+    async def boom(x: int) -> int:
+        await anyio.lowlevel.checkpoint()
+        raise exc("from service")
+
+    def boom_now(x: int) -> int:
+        raise exc("from service")
+
+    async def slow(x: int) -> int:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cleaned.append("slow")
+        return x  # pragma: no cover
+
+    def build(s: cf.Scope[int, int], b: cf.Builder) -> None:
+        if shape == "lone":
+            b.chain(s.start).then(boom).connect(s.terminate)
+        elif shape == "blocking":
+            b.chain(s.start).fork_clone(
+                lambda c: c.then(slow).connect(s.terminate),
+                lambda c: c.then(passing).map(boom_now).connect(s.terminate),
+            )
+        elif shape == "fork":
+            b.chain(s.start).fork_clone(
+                lambda c: c.then(boom).connect(s.terminate),
+                lambda c: c.then(slow).connect(s.terminate),
+            )
+        else:
+            b.chain(s.start).fork_clone(
+                lambda c: c.then_scope(
+                    lambda s2, b2: b2.chain(s2.start).then(boom).connect(s2.terminate)
+                ).connect(s.terminate),
+                lambda c: c.then(slow).connect(s.terminate),
+            )
+
+    wf = cf.Workflow.build(build, name="stopping")
+    with anyio.fail_after(5), pytest.raises(exc, match="from service"):
+        await wf.run(1)
+    if shape != "lone":
+        assert cleaned == ["slow"]  # cleanup ran first
+    with anyio.fail_after(5), pytest.raises(exc, match="from service"):
+        async with wf.start(1):
+            await anyio.sleep_forever()

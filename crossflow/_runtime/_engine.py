@@ -41,7 +41,7 @@ from .._graph import Kind
 from .._keys import BufferKey
 from .._policy import CancellationPolicy
 from .._state import SessionState
-from .._text import describe_error
+from .._text import describe_error, safe_repr
 from ..events import (
     CancellationRequested,
     ChildAbandoned,
@@ -60,7 +60,8 @@ from ..events import (
 from ._delivery import QUEUED, Ticket, release, submit
 from ._disposals import Disposals
 from ._events import Ended, ObservedLog
-from ._ops import _clone, stream_senders
+from ._exceptions import is_fatal, is_phantom_cancel
+from ._ops import clone_or_error, stream_senders
 from ._plan import injecting_handlers, plan_of, recording_handlers
 from ._session import CollectState, Session
 
@@ -99,7 +100,7 @@ class Packed:
         self.ticket = ticket
 
     def __repr__(self) -> str:
-        return f"<Packed {self.msg!r} {self.ticket!r}>"
+        return f"<Packed {safe_repr(self.msg)} {self.ticket!r}>"
 
 
 class Engine:
@@ -114,6 +115,7 @@ class Engine:
         "detached",
         "done",
         "failures",
+        "fatal",
         "flushing",
         "idle",
         "inject",
@@ -121,6 +123,7 @@ class Engine:
         "left",
         "log",
         "notes",
+        "on_fatal",
         "pending",
         "queue",
         "root",
@@ -163,6 +166,10 @@ class Engine:
         self.notes: list[str] | None = None
         # how many operations raised: recording handlers compare it around a call
         self.failures = 0
+        # a KeyboardInterrupt, SystemExit, ... that a service raised: the driver raises it
+        # once the run is cleaned up
+        self.fatal: BaseException | None = None
+        self.on_fatal: Callable[[], None] | None = None
         # where a root session's stream messages go (`start`), or None (`run`)
         self.sink: Callable[[str | None, Any], None] | None = None
         # sessions whose timeout waits for the run's task group (S6.5)
@@ -309,13 +316,28 @@ class Engine:
         session.state = CANCELLING
         self._clean(session)
 
-    def fail(self, session: Session, op: int, error: Exception) -> None:
-        """A service raised: cancel the innermost session running it (S4.3)."""
+    def fail(self, session: Session, op: int, error: BaseException) -> None:
+        """A service raised: cancel the innermost session running it (S4.3).
+
+        An exception that asks the program to stop (KeyboardInterrupt, SystemExit) also
+        cancels the whole run; the driver raises it once everything is cleaned up.
+        """
         self.failures += 1
         name = session.plan.names[op]
         if self.log is not None:
             self.log.append((monotonic(), OperationFinished, session, (name, error)))
         self.cancel(session, ServiceFailed(name, error))
+        if is_fatal(error):
+            self.stop_everything(session, op, error)
+
+    def stop_everything(self, session: Session, op: int, error: BaseException) -> None:
+        """`error` (KeyboardInterrupt, SystemExit, ...) stops the run: everything is
+        cancelled as if the caller had been, and the driver raises `error` at the end."""
+        if self.fatal is None:
+            self.fatal = error
+            if self.on_fatal is not None:
+                self.on_fatal()  # a session handle: stop the `async with` block too
+        self.cancel_from_outside(f"{session.plan.names[op]} raised {type(error).__qualname__}")
 
     def interrupt(self, session: Session, cause: CancellationCause) -> None:
         """A cancellation from outside the session: its parent ended, the caller
@@ -1005,11 +1027,13 @@ class Engine:
             event = TimerCancelled if plan.kinds[op] is Kind.DELAY else TaskCancelled
             self.log.append((monotonic(), event, session, (plan.names[op],)))
 
-    def activation_failed(self, session: Session, op: int, error: Exception) -> None:
+    def activation_failed(self, session: Session, op: int, error: BaseException) -> None:
         """An activation raised `error`."""
         if session.state is RUNNING:
             self.fail(session, op, error)
             return
+        if is_fatal(error):
+            self.stop_everything(session, op, error)
         # S4.3: a failure during cleanup is never swallowed
         failure = ServiceFailed(session.plan.names[op], error)
         if session.cleanup_failures is None:
@@ -1031,10 +1055,12 @@ class Engine:
             if call is not None:
                 result = await call
                 ok = True
-        except anyio.get_cancelled_exc_class():
-            self.activation_cancelled(session, op)
-            raise
-        except Exception as error:
+        except anyio.get_cancelled_exc_class() as error:
+            if not is_phantom_cancel(error):
+                self.activation_cancelled(session, op)
+                raise
+            self.activation_failed(session, op, error)  # S4.3: a failure of the service
+        except BaseException as error:
             self.activation_failed(session, op, error)
         finally:
             self.activation_ended(session, op, ok, result)
@@ -1080,15 +1106,14 @@ class Engine:
                         ok = True
                 finally:
                     running.pop(scope, None)
-        except anyio.get_cancelled_exc_class():
-            if scope not in extra.left:
-                self.activation_cancelled(session, op)
-            raise
-        except Exception as error:
-            if scope in extra.left:
-                _warn_left(self, session, op, error)
-            else:
-                self.activation_failed(session, op, error)
+        except anyio.get_cancelled_exc_class() as error:
+            if not is_phantom_cancel(error):
+                if scope not in extra.left:
+                    self.activation_cancelled(session, op)
+                raise
+            self._failed_scoped(session, op, scope, error)
+        except BaseException as error:
+            self._failed_scoped(session, op, scope, error)
         finally:
             if packed.ticket is not None:
                 release(packed.ticket)
@@ -1099,6 +1124,17 @@ class Engine:
                 if scope.cancelled_caught:
                     self._record_cancelled(session, op)  # a trim or a pre-empting request
                 self.activation_ended(session, op, ok, result)
+
+    def _failed_scoped(
+        self, session: Session, op: int, scope: CancelScope, error: BaseException
+    ) -> None:
+        if scope in session.more().left:
+            if is_fatal(error):
+                self.stop_everything(session, op, error)
+            else:
+                _warn_left(self, session, op, error)
+        else:
+            self.activation_failed(session, op, error)
 
     # ------------------------------------------------------------------ delivery (S7.5)
 
@@ -1226,15 +1262,24 @@ class Engine:
         pulled = False
         while all(state.items for state in states):
             values = []
-            for state, clone in zip(states, clones, strict=True):
+            for b, state, clone in zip(bufs, states, clones, strict=True):
                 if clone:
-                    values.append(_clone(state.items[0]))
+                    copied, error = clone_or_error(
+                        state.items[0],
+                        session.plan.names[op],
+                        f"buffer {session.plan.names[b]!r}, joined by cloning",
+                        "join that buffer without cloning (its oldest item is then taken)",
+                    )
+                    if error is not None:
+                        self.fail(session, op, error)
+                        return
+                    values.append(copied)
                 else:
                     values.append(state.items.popleft())
                     pulled = True
             try:
                 joined = _shape_joined(params, values)
-            except Exception as error:
+            except BaseException as error:
                 self.fail(session, op, error)
                 return
             if target >= 0:
@@ -1367,7 +1412,7 @@ def _run_deferred(engine: Engine, session: Any, action: Callable[[], None]) -> N
 _DEFERRED = _Deferred()
 
 
-def _warn_left(engine: Engine, session: Session, op: int, error: Exception) -> None:
+def _warn_left(engine: Engine, session: Session, op: int, error: BaseException) -> None:
     # S4.3: never swallowed, even from work nobody waits for any more
     engine.warn(
         f"{session.plan.names[op]} raised {describe_error(error)} while it ran in the "

@@ -119,13 +119,29 @@ class Session(Generic[Resp]):
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
-        engine = self._engine = Engine(self._record, self._on_event, self._inject)
-        engine.sink = self._on_stream
-        engine.done = anyio.Event()
-        engine.open_task_group(tg)
-        self._root = engine.open(self._graph, self._request, None, -1, self._delivery)
-        engine.flush()
-        tg.start_soon(watch, engine, LEFT_CANCELLED)
+        try:
+            engine = self._engine = Engine(self._record, self._on_event, self._inject)
+            engine.sink = self._on_stream
+            engine.on_fatal = tg.cancel_scope.cancel
+            engine.done = anyio.Event()
+            engine.open_task_group(tg)
+            self._root = engine.open(self._graph, self._request, None, -1, self._delivery)
+            engine.flush()
+            tg.start_soon(watch, engine, LEFT_CANCELLED)
+            if engine.fatal is not None:
+                # a blocking service asked the program to stop (KeyboardInterrupt, ...):
+                # the run is cleaned up, then it propagates from here
+                raise engine.fatal
+        except BaseException as error:
+            # the task group opened above is closed by this task, in order, whatever
+            # went wrong: an exception here never leaves it open
+            if self._engine is not None and self._root is not None:
+                self._engine.cancel_from_outside(LEFT_RAISING.format(type(error).__qualname__))
+                self._engine.flush()
+            tg.cancel_scope.cancel()
+            # the error is raised as itself, not inside the task group's exception group
+            await tg.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(
@@ -147,8 +163,16 @@ class Session(Generic[Resp]):
         # by cancellation policies (S6.6). The watcher turns a cancellation of this task,
         # now or while it waits, into a cancellation of the run and of that work. The
         # block's own exception propagates.
-        await tg.__aexit__(None, None, None)
-        issue_warnings(engine_of(self), exc)
+        engine = engine_of(self)
+        if engine.fatal is not None and isinstance(exc, anyio.get_cancelled_exc_class()):
+            # the block was cancelled by the task group's own scope (`on_fatal`): it
+            # absorbs that cancellation, and the exception that stopped the run goes on
+            await tg.__aexit__(type(exc), exc, tb)
+        else:
+            await tg.__aexit__(None, None, None)
+        issue_warnings(engine, exc)
+        if engine.fatal is not None and engine.fatal is not exc:
+            raise engine.fatal  # KeyboardInterrupt, SystemExit...: after cleanup, as itself
 
     # ------------------------------------------------------------------ reading
 

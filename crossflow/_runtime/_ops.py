@@ -17,10 +17,12 @@ from .._causes import (
     Triggered,
     UnusedStreams,
 )
+from .._errors import UncopyableMessage
 from .._graph import Graph, Kind, Op
 from .._results import Err, Ok
 from .._services import Streams, StreamSender
 from .._state import SessionState
+from .._text import describe_error, safe_repr, safe_str
 from ..events import OperationFinished, OperationStarted
 from ._events import Inline
 
@@ -43,8 +45,25 @@ def _clone(msg: Any) -> Any:
     return copy.deepcopy(msg)
 
 
+def clone_or_error(msg: Any, name: str, what: str, fix: str) -> tuple[Any, Exception | None]:
+    """A copy of `msg`, or the error that says why it cannot be copied, and how to fix it."""
+    try:
+        return _clone(msg), None
+    except Exception as error:
+        failure = UncopyableMessage(
+            f"{name} could not copy {safe_repr(msg, 80)} for {what}: copy.deepcopy raised "
+            f"{describe_error(error)}. Make the message copyable (give its class a "
+            f"__deepcopy__, or keep the part that cannot be copied, such as a lock, a socket "
+            f"or a connection, out of the message), or {fix}."
+        )
+        failure.__cause__ = error
+        return None, failure
+
+
 def _type_error(name: str, expected: str, msg: Any) -> TypeError:
-    return TypeError(f"{name} expects {expected}, got {msg!r} of type {type(msg).__name__}")
+    return TypeError(
+        f"{name} expects {expected}, got {safe_repr(msg)} of type {type(msg).__name__}"
+    )
 
 
 def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Handler:
@@ -70,7 +89,7 @@ def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Hand
             def call_to_nowhere(engine: Engine, s: Session, msg: Any) -> None:
                 try:
                     fn(msg)
-                except Exception as error:
+                except BaseException as error:
                     engine.fail(s, index, error)
 
             return call_to_nowhere
@@ -100,7 +119,7 @@ def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Hand
                 started = clock()
                 try:
                     result = fn(msg)
-                except Exception as error:
+                except BaseException as error:
                     log = engine.log
                     assert log is not None  # invariant: recording handlers run when recording
                     log.append((started, OperationStarted, s, (name,)))
@@ -130,7 +149,7 @@ def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Hand
         ) -> None:
             try:
                 result = fn(msg)
-            except Exception as error:
+            except BaseException as error:
                 engine.fail(s, index, error)
                 return
             engine.queue.append((s, target, result))
@@ -261,8 +280,30 @@ def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Hand
             msg: Any,
             branches: tuple[tuple[int, bool], ...] = branches,
         ) -> None:
-            for t, is_original in branches:
-                engine.send(s, t, msg if is_original else _clone(msg))
+            if type(msg) in _SHARED:  # immutable: every branch gets the message itself
+                for t, _ in branches:
+                    engine.send(s, t, msg)
+                return
+            # every copy is made before anything is sent: a message that cannot be copied
+            # fails the fork as a whole (S4.3)
+            out = []
+            for position, (t, is_original) in enumerate(branches):
+                if is_original:
+                    out.append((t, msg))
+                    continue
+                copied, error = clone_or_error(
+                    msg,
+                    name,
+                    f"its branch {position}",
+                    "send the same object down every branch without copying it: "
+                    ".map(lambda m: (m, m)).unzip()",
+                )
+                if error is not None:
+                    engine.fail(s, index, error)
+                    return
+                out.append((t, copied))
+            for t, value in out:
+                engine.send(s, t, value)
 
         return fork_clone
 
@@ -339,12 +380,8 @@ def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Hand
         quiet = op.params["quiet"]
 
         def cancel(engine: Engine, s: Session, msg: Any) -> None:
-            value: str | None = None
-            if not quiet:
-                try:
-                    value = str(msg)
-                except Exception:  # a message whose __str__ fails is still shown
-                    value = repr(msg)
+            # a message whose __str__ fails is still shown (its repr, or its type)
+            value = None if quiet else safe_str(msg, None)
             engine.cancel(s, Triggered(name, value))
 
         return cancel
@@ -426,7 +463,7 @@ def _call_with_streams(
         }
         try:
             result = fn(msg, streams=Streams(senders))
-        except Exception as error:
+        except BaseException as error:
             engine.fail(s, index, error)
             return
         unused = tuple(
@@ -505,7 +542,9 @@ def _filter(mode: str, index: int, name: str, fn: Any, target: int) -> Handler:
                 if msg is None:
                     passed(engine, s, None)
                 else:
-                    engine.dispose(s, index, Filtered(name, f"dispose_on_some received {msg!r}"))
+                    engine.dispose(
+                        s, index, Filtered(name, f"dispose_on_some received {safe_repr(msg)}")
+                    )
             elif msg is not None:
                 passed(engine, s, msg)
             elif cancels:
@@ -520,16 +559,20 @@ def _filter(mode: str, index: int, name: str, fn: Any, target: int) -> Handler:
         def on_result(engine: Engine, s: Session, msg: Any) -> None:
             if isinstance(msg, Ok):
                 if mode == "dispose_on_ok":
-                    engine.dispose(s, index, Filtered(name, f"dispose_on_ok received {msg!r}"))
+                    engine.dispose(
+                        s, index, Filtered(name, f"dispose_on_ok received {safe_repr(msg)}")
+                    )
                 else:
                     passed(engine, s, msg.value)
             elif isinstance(msg, Err):
                 if mode == "dispose_on_ok":
                     passed(engine, s, msg.error)
                 elif mode == "cancel_on_err":
-                    engine.cancel(s, Filtered(name, f"cancel_on_err received {msg!r}"))
+                    engine.cancel(s, Filtered(name, f"cancel_on_err received {safe_repr(msg)}"))
                 else:
-                    engine.dispose(s, index, Filtered(name, f"dispose_on_err received {msg!r}"))
+                    engine.dispose(
+                        s, index, Filtered(name, f"dispose_on_err received {safe_repr(msg)}")
+                    )
             else:
                 engine.fail(s, index, _type_error(name, "cf.Ok or cf.Err", msg))
 
@@ -542,16 +585,18 @@ def _filter(mode: str, index: int, name: str, fn: Any, target: int) -> Handler:
     def user_filter(engine: Engine, s: Session, msg: Any) -> None:
         try:
             value = fn(msg)
-        except Exception as error:
+        except BaseException as error:
             engine.fail(s, index, error)
             return
         if value is not None:
             passed(engine, s, value)
         elif cancels:
-            engine.cancel(s, Filtered(name, f"the cancellation filter returned None for {msg!r}"))
+            engine.cancel(
+                s, Filtered(name, f"the cancellation filter returned None for {safe_repr(msg)}")
+            )
         else:
             engine.dispose(
-                s, index, Filtered(name, f"the disposal filter returned None for {msg!r}")
+                s, index, Filtered(name, f"the disposal filter returned None for {safe_repr(msg)}")
             )
 
     return user_filter

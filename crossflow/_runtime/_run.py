@@ -13,6 +13,7 @@ from .._errors import CrossflowWarning, WorkflowCancelled
 from .._state import SessionState
 from ._engine import Engine
 from ._events import materialise
+from ._exceptions import is_phantom_cancel
 
 if TYPE_CHECKING:
     from .._graph import Graph
@@ -127,10 +128,12 @@ async def run_workflow(
                 if call is not None:
                     result = await call
                     ok = True
-            except anyio.get_cancelled_exc_class():
-                engine.activation_cancelled(session, op)
-                raise
-            except Exception as error:
+            except anyio.get_cancelled_exc_class() as error:
+                if not is_phantom_cancel(error):
+                    engine.activation_cancelled(session, op)
+                    raise
+                engine.activation_failed(session, op, error)  # S4.3: a service failure
+            except BaseException as error:
                 engine.activation_failed(session, op, error)
             finally:
                 engine.activation_ended(session, op, ok, result)
@@ -146,6 +149,8 @@ async def run_workflow(
         issue_warnings(engine, cancelled)
         raise
     issue_warnings(engine)
+    if engine.fatal is not None:
+        raise engine.fatal  # KeyboardInterrupt, SystemExit...: after cleanup, as itself
     if root.state is TERMINATED:
         return root.response
     return outcome(engine, root)
