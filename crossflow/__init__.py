@@ -61,6 +61,25 @@ from ._handles import StreamOutputs as StreamOutputs
 from ._handles import TrimBranch as TrimBranch
 from ._keys import BufferKey as BufferKey
 from ._keys import BufferView as BufferView
+from ._model import AccessSettings as AccessSettings
+from ._model import CancelSettings as CancelSettings
+from ._model import CleanupWorkflow as CleanupWorkflow
+from ._model import CollectSettings as CollectSettings
+from ._model import Connection as Connection
+from ._model import DelaySettings as DelaySettings
+from ._model import FilterSettings as FilterSettings
+from ._model import GateSettings as GateSettings
+from ._model import Graph as Graph
+from ._model import JoinSettings as JoinSettings
+from ._model import NestedScopeSettings as NestedScopeSettings
+from ._model import NodeSettings as NodeSettings
+from ._model import Operation as Operation
+from ._model import OperationKind as OperationKind
+from ._model import PushSettings as PushSettings
+from ._model import SplitSettings as SplitSettings
+from ._model import StreamOutSettings as StreamOutSettings
+from ._model import TrimBranchSettings as TrimBranchSettings
+from ._model import TrimSettings as TrimSettings
 from ._policy import CancellationPolicy as CancellationPolicy
 from ._results import Err as Err
 from ._results import Ok as Ok
@@ -79,6 +98,7 @@ from ._workflow import workflow as workflow
 from .events import Event as Event
 
 __all__ = (
+    "AccessSettings",
     "Branching",
     "Buffer",
     "BufferKey",
@@ -86,35 +106,49 @@ __all__ = (
     "BufferView",
     "BuildError",
     "Builder",
+    "CancelSettings",
     "Cancellation",
     "CancellationCause",
     "CancellationPolicy",
     "Chain",
     "CircularCollect",
     "CircularCollectError",
+    "CleanupWorkflow",
     "ClosedGate",
+    "CollectSettings",
+    "Connection",
     "CrossflowError",
     "CrossflowWarning",
     "DeficientCollection",
+    "DelaySettings",
     "Disposal",
     "DisposalCause",
     "EmptySpread",
     "Ending",
     "Err",
     "Event",
+    "FilterSettings",
     "Filtered",
     "ForkClone",
     "ForkOption",
     "ForkResult",
+    "GateSettings",
+    "Graph",
     "IncompatibleLayout",
     "IncompleteSplit",
     "InputSlot",
     "Interrupted",
     "InvalidArgument",
+    "JoinSettings",
+    "NestedScopeSettings",
     "Node",
+    "NodeSettings",
     "Ok",
+    "Operation",
+    "OperationKind",
     "Output",
     "OutputAlreadyConnected",
+    "PushSettings",
     "Result",
     "Scope",
     "ScopeCancelled",
@@ -125,8 +159,10 @@ __all__ = (
     "SessionState",
     "SessionStreams",
     "SplitOutputs",
+    "SplitSettings",
     "StaleBufferKey",
     "StreamInputs",
+    "StreamOutSettings",
     "StreamOutputs",
     "StreamSender",
     "Streams",
@@ -134,6 +170,8 @@ __all__ = (
     "TimedOut",
     "Triggered",
     "TrimBranch",
+    "TrimBranchSettings",
+    "TrimSettings",
     "Trimming",
     "UncopyableMessage",
     "Unreachable",

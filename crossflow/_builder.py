@@ -348,9 +348,19 @@ class Builder:
             )
 
     def _unique(self, name: str) -> str:
-        count = self._name_counts.get(name, 0) + 1
-        self._name_counts[name] = count
-        return name if count == 1 else f"{name}#{count}"
+        """`name`, or `name#2`, `name#3`, ...: the first one no operation of the scope has."""
+        counts = self._name_counts
+        if name not in counts:
+            counts[name] = 1
+            return name
+        n = counts[name]
+        while True:
+            n += 1
+            candidate = f"{name}#{n}"
+            if candidate not in counts:
+                counts[name] = n
+                counts[candidate] = 1
+                return candidate
 
     def _add(
         self,
@@ -366,7 +376,7 @@ class Builder:
         self._check_open()
         index = len(self._graph.ops)
         if name is None:
-            label = f"{kind.value}#{index}"
+            label = self._unique(f"{kind.value}#{index}")
         else:
             label = name if reserved else self._unique(name)
         self._graph.ops.append(

@@ -106,6 +106,8 @@ class Graph:
     frozen: bool = False
     # the runtime caches its execution plan here; the builder never reads it
     plan: object = None
+    # the public view of this graph (`workflow.graph`), built when first asked for
+    view: object = None
 
     def __repr__(self) -> str:
         return f"<Graph {self.name!r}: {len(self.ops)} operations>"

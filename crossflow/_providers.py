@@ -28,6 +28,8 @@ class ProviderSpec:
     graph: Graph | None = None
     tuple_size: int | None = None  # known length of a tuple response, for unzip
     delivery: Delivery | None = None  # serial queues and instructions (S7.5)
+    workflow: bool = False  # a workflow used as a node (not a scope built in place)
+    stream_types: tuple[tuple[str, object], ...] = ()  # declared streams with their types
 
 
 def tuple_size_of(fn: object) -> int | None:
@@ -55,6 +57,8 @@ def classify(provider: object, where: str) -> ProviderSpec:
             streams=tuple(provider.streams),
             graph=provider._graph,
             delivery=provider._delivery,
+            workflow=True,
+            stream_types=tuple(provider.streams.items()),
         )
     if isinstance(provider, Service):
         return ProviderSpec(
@@ -64,6 +68,7 @@ def classify(provider: object, where: str) -> ProviderSpec:
             streams=tuple(provider.streams),
             tuple_size=tuple_size_of(provider.fn),
             delivery=provider._delivery if provider.is_async else None,
+            stream_types=tuple(provider.streams.items()),
         )
     check_callable(provider, where)
     assert callable(provider)  # invariant: check_callable rejected everything else

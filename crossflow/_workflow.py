@@ -13,11 +13,13 @@ from ._errors import CrossflowError, InvalidArgument
 from ._providers import provider_kind
 from ._services import Delivery, DeliveryQueues, make_delivery
 from ._text import safe_repr
+from ._view import graph_of
 
 if TYPE_CHECKING:
     from ._builder import Builder
-    from ._graph import Graph
+    from ._graph import Graph as BuildGraph
     from ._handles import Scope
+    from ._model import Graph
     from ._runtime._handle import Session
     from ._settings import ScopeSettings
     from .events import Event
@@ -27,7 +29,7 @@ Resp = TypeVar("Resp")
 
 _run_workflow: (
     Callable[
-        [Graph, Any, Delivery | None, bool, Callable[[Event], object] | None],
+        [BuildGraph, Any, Delivery | None, bool, Callable[[Event], object] | None],
         Coroutine[Any, Any, Any],
     ]
     | None
@@ -63,7 +65,7 @@ class Workflow(Generic[Req, Resp]):
 
     __slots__ = ("_delivery", "_graph", "_queues", "name", "streams")
 
-    def __init__(self, graph: Graph, streams: Mapping[str, type[Any]]) -> None:
+    def __init__(self, graph: BuildGraph, streams: Mapping[str, type[Any]]) -> None:
         self._graph = graph
         self.name = graph.name
         self.streams = dict(streams)
@@ -76,6 +78,16 @@ class Workflow(Generic[Req, Resp]):
             "" if d is None else f" label={d.label!r} preempt={d.preempt} ensure={d.ensure}"
         )
         return f"<Workflow {self.name!r}: {len(self._graph.ops)} operations{instructed}>"
+
+    @property
+    def graph(self) -> Graph:
+        """The read-only graph of the workflow's root scope (API §10).
+
+        Every operation with its kind and settings, every connection with its port, the
+        scope's stream outs and cleanup workflows, and the graphs of nested scopes (as the
+        `body` of scope operations). Pictures, diagrams and your own tools read it.
+        """
+        return graph_of(self._graph)
 
     def instruct(
         self, *, label: Hashable = None, preempt: bool = False, ensure: bool = False
