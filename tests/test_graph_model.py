@@ -168,7 +168,7 @@ def test_the_graph_is_read_only() -> None:
 
 def test_an_unknown_name_says_what_there_is() -> None:
     """`graph[name]` with a name the scope does not have lists the names it has."""
-    with pytest.raises(KeyError, match="has no operation 'nope'.*'start'"):
+    with pytest.raises(KeyError, match=r"has no operation 'nope'.*'start'"):
         EVERY_KIND.graph["nope"]
 
 
