@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._causes import Cancellation
+    from ._model import Graph
     from .events import Event
 
 
@@ -116,12 +117,20 @@ class WorkflowCancelled(CrossflowError):
         events: the run's event log (`crossflow.events`), when `run` recorded one:
             what was started, disposed of and cancelled, and why. Empty when the run
             was started with `events=False`.
+        graph: the graph of the workflow that was cancelled (`workflow.graph`), so that
+            what happened can be drawn over it; None when raised by hand.
     """
 
-    def __init__(self, cancellation: Cancellation, events: tuple[Event, ...] = ()) -> None:
+    def __init__(
+        self,
+        cancellation: Cancellation,
+        events: tuple[Event, ...] = (),
+        graph: Graph | None = None,
+    ) -> None:
         super().__init__(str(cancellation))
         self.cancellation = cancellation
         self.events = events
+        self.graph = graph
 
 
 class UncopyableMessage(CrossflowError, TypeError):

@@ -113,3 +113,53 @@ def test_bad_on_event_is_rejected(kwargs: dict[str, Any], match: str) -> None:
         chain.start(1, **kwargs)
     with pytest.raises(cf.InvalidArgument, match=match):
         chain.run_sync(1, **kwargs)
+
+
+async def test_watch_attaches_to_a_running_session() -> None:
+    """`session.watch(cb)` hands over every event recorded from then on; with `replay`
+    the earlier ones first: together, the whole log in order."""
+    gate = anyio.Event()
+
+    async def wait(x: int) -> int:
+        await gate.wait()
+        return x
+
+    wf = cf.Workflow.build(
+        lambda s, b: (
+            b.chain(s.start).map(lambda x: x + 1, name="inc").then(wait).connect(s.terminate)
+        ),
+        name="waiting",
+    )
+    late: list[ev.Event] = []
+    replayed: list[ev.Event] = []
+    with anyio.fail_after(5):
+        async with wf.start(1) as session:
+            await anyio.wait_all_tasks_blocked()
+            session.watch(late.append)
+            session.watch(replayed.append, replay=True)
+            gate.set()
+            assert await session.result() == 2
+    log = list(session.events)
+    assert replayed == log
+    assert late == log[len(log) - len(late) :]
+    assert late and not any(isinstance(e, ev.SessionStarted) for e in late)
+    assert isinstance(late[-1], ev.Terminated)
+
+
+async def test_watch_needs_a_recording_session() -> None:
+    """`watch` on a session started with events=False says why it cannot."""
+    async with chain.start(1, events=False) as session:
+        with pytest.raises(cf.CrossflowError, match="events=False"):
+            session.watch(print)
+        with pytest.raises(cf.InvalidArgument, match="takes a function"):
+            session.watch(5)  # type: ignore[arg-type]
+        await session.result()
+
+
+async def test_workflow_cancelled_carries_the_graph() -> None:
+    """`WorkflowCancelled.graph` is the graph of the workflow that was cancelled, so what
+    happened can be drawn over it."""
+    wf = cf.Workflow.build(lambda s, b: b.chain(s.start).then_cancel(), name="cancelling")
+    with pytest.raises(cf.WorkflowCancelled) as caught:
+        await wf.run(1)
+    assert caught.value.graph is wf.graph

@@ -156,7 +156,7 @@ class Engine:
         # the event log (S9.2): (time, event class, session, fields), or None when off
         self.log: list[tuple[Any, ...]] | None = [] if events else None
         if on_event is not None:
-            self.log = ObservedLog(on_event, self.soon_after)
+            self.observe(on_event)
         # testing: called before every service activation with the operation's name; an
         # exception it returns is raised in place of the call (`crossflow.testing`)
         self.inject = inject
@@ -213,14 +213,24 @@ class Engine:
         self.notes = None
         if type(log) is ObservedLog:
             log.deliver()
-            if log.failure is not None:
-                error = log.failure
-                log.failure = None
+            for error in log.failures:
                 notes.append(
-                    f"the on_event callback raised {describe_error(error)}; it was not "
-                    "called for the rest of the run"
+                    f"an event callback (on_event or session.watch) raised "
+                    f"{describe_error(error)}; it was not called for the rest of the run"
                 )
+            log.failures.clear()
         return notes
+
+    def observe(self, callback: Callable[[Event], object]) -> None:
+        """Hand every event recorded from now on to `callback` (see `ObservedLog`)."""
+        log = self.log
+        assert log is not None  # invariant: callers check that the run records events
+        if type(log) is not ObservedLog:
+            # the log becomes observed: the same entries, handed over from here on
+            log = self.log = ObservedLog(self.soon_after, log)
+        else:
+            log.deliver()  # the others first: the new one starts from here
+        log.callbacks.append(callback)
 
     def rec(self, event: type, session: Session, *fields: Any) -> None:
         """Record an event of `session` (S9.2), when recording."""

@@ -108,46 +108,51 @@ def materialise(
 
 
 class ObservedLog(list[Any]):
-    """An event log that also hands every event to a callback (`on_event`) as the run goes.
+    """An event log that also hands every event to callbacks (`on_event`, `watch`) as the
+    run goes.
 
-    Appending stays cheap: the callback runs at the engine's next safe point (between two
+    Appending stays cheap: the callbacks run at the engine's next safe point (between two
     operations), through `schedule`, never in the middle of an engine step. So a callback
     may cancel the session it watches (`session.cancel()`): the cancellation takes effect
     right after the operation that recorded the event.
     """
 
-    __slots__ = ("callback", "failure", "paths", "read", "schedule", "scheduled")
+    __slots__ = ("callbacks", "failures", "paths", "read", "schedule", "scheduled")
 
     def __init__(
-        self, callback: Callable[[Event], object], schedule: Callable[[Callable[[], None]], None]
+        self, schedule: Callable[[Callable[[], None]], None], entries: list[Any] | None = None
     ) -> None:
-        super().__init__()
-        self.callback: Callable[[Event], object] | None = callback
+        super().__init__(entries or ())
+        self.callbacks: list[Callable[[Event], object]] = []
         self.schedule = schedule
         self.scheduled = False
         self.paths = Paths()
-        self.read = 0  # how many entries the callback has seen
-        self.failure: Exception | None = None
+        # how many entries the callbacks have seen; entries already there when observing
+        # began are not handed over, but their sessions' paths are worked out
+        self.read = len(self)
+        for _ in materialise(self, self.paths):
+            pass
+        self.failures: list[Exception] = []
 
     def append(self, entry: Any) -> None:
         list.append(self, entry)
-        if not self.scheduled and self.callback is not None:
+        if not self.scheduled and self.callbacks:
             self.scheduled = True
             self.schedule(self.deliver)
 
     def deliver(self) -> None:
-        """Hand the events recorded since the last delivery to the callback, in order."""
+        """Hand the events recorded since the last delivery to the callbacks, in order."""
         self.scheduled = False
-        while self.callback is not None and self.read < len(self):
+        while self.callbacks and self.read < len(self):
             stop = len(self)
             events = list(materialise(self, self.paths, self.read, stop))
             self.read = stop
             for event in events:
-                try:
-                    self.callback(event)
-                except Exception as error:
-                    # a broken observer must not break the run: it is called no more,
-                    # and the run reports its failure when it ends
-                    self.callback = None
-                    self.failure = error
-                    return
+                for callback in list(self.callbacks):
+                    try:
+                        callback(event)
+                    except Exception as error:
+                        # a broken observer must not break the run: it is called no
+                        # more, and the run reports its failure when it ends
+                        self.callbacks.remove(callback)
+                        self.failures.append(error)

@@ -13,6 +13,7 @@ import anyio
 from .._causes import UserCancelled
 from .._errors import CrossflowError, InvalidArgument
 from .._state import SessionState
+from .._text import safe_repr
 from ..events import Event
 from ._engine import Engine
 from ._events import Paths, materialise
@@ -226,6 +227,34 @@ class Session(Generic[Resp]):
             read, self._read = self._read, len(log)
             self._events.extend(materialise(log, self._paths, read, self._read))
         return tuple(self._events)
+
+    def watch(self, callback: Callable[[Event], object], *, replay: bool = False) -> None:
+        """Call `callback(event)` with every event recorded from now on, as the run goes.
+
+        The same as `start(..., on_event=callback)`, for a session that already runs: a
+        progress display or a logger can attach at any time. With `replay=True` the
+        events recorded so far are handed over first, in order. Callbacks run on the event
+        loop between two operations; one that raises is called no more, and the run
+        issues a `CrossflowWarning` when it ends. After the session has ended, only
+        `replay` has anything to hand over.
+
+        Raises:
+            CrossflowError: the session was never started, or was started with
+                `events=False`.
+            InvalidArgument: `callback` is not callable.
+        """
+        if not callable(callback):
+            raise InvalidArgument(
+                f"session.watch(callback) takes a function called with each cf.Event, got "
+                f"{safe_repr(callback)} of type {type(callback).__name__}"
+            )
+        past = self.events  # checks that the session started and records events
+        if replay:
+            for event in past:
+                callback(event)
+        engine = self._engine
+        assert engine is not None  # invariant: set with the root session
+        engine.observe(callback)
 
     @property
     def streams(self) -> SessionStreams:

@@ -11,6 +11,7 @@ import anyio
 from .._causes import Cancellation, ScopeCancelled, ServiceFailed, Unreachable
 from .._errors import CrossflowWarning, WorkflowCancelled
 from .._state import SessionState
+from .._view import graph_of
 from ._engine import Engine
 from ._events import materialise
 from ._exceptions import is_phantom_cancel
@@ -66,7 +67,9 @@ def outcome(engine: Engine, session: Session) -> Any:
         return session.response
     assert session.state is SessionState.CANCELLED and session.cancellation is not None
     events = () if engine.log is None else tuple(materialise(engine.log))
-    raise WorkflowCancelled(session.cancellation, events) from _failure(session.cancellation)
+    raise WorkflowCancelled(session.cancellation, events, graph_of(session.graph)) from _failure(
+        session.cancellation
+    )
 
 
 async def run_workflow(
