@@ -61,17 +61,16 @@ class Streams:
 
 
 class DeliveryQueues:
-    """The queues of one provider, shared by its instructed copies (S7.5).
+    """The identity of one provider's queues, shared by its instructed copies (S7.5).
 
-    The runtime keeps its scheduling state here; `serial` says whether every request
-    waits for the previous one, whatever its label.
+    `serial` says whether every request waits for the previous one, whatever its label.
+    The runtime keeps the queues themselves, per event loop, keyed by this object.
     """
 
-    __slots__ = ("serial", "state")
+    __slots__ = ("__weakref__", "serial")
 
     def __init__(self, serial: bool) -> None:
         self.serial = serial
-        self.state: Any = None  # owned by the runtime
 
     def __repr__(self) -> str:
         return f"<DeliveryQueues serial={self.serial}>"

@@ -166,16 +166,26 @@ class CancellationRequested(Event):
         cause: what the session is cancelled with if it honours the request.
         honoured: False when the session runs on: it is uninterruptible, or it had
             already reached terminate or started cancelling.
+        forced: True for `session.cancel(force=True)`, which cancels uninterruptible
+            sessions and running cleanup workflows too (S6.7).
     """
 
     cause: CancellationCause
     honoured: bool
+    forced: bool = False
 
     def _detail(self) -> str:
+        if self.forced:
+            return f"{self.cause} (forced)"
         return f"{self.cause}{'' if self.honoured else ' (the session runs on)'}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "cause": self.cause.to_dict(), "honoured": self.honoured}
+        return {
+            **super().to_dict(),
+            "cause": self.cause.to_dict(),
+            "honoured": self.honoured,
+            "forced": self.forced,
+        }
 
 
 @attrs.frozen

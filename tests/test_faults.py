@@ -482,3 +482,68 @@ async def test_exceptions_that_stop_the_program_come_out_as_themselves(
     with anyio.fail_after(5), pytest.raises(exc, match="from service"):
         async with wf.start(1):
             await anyio.sleep_forever()
+
+
+# --------------------------------------------------------------------------- S7.5 threads
+
+
+def test_a_serial_service_used_from_several_threads() -> None:
+    """S7.5: `run_sync` of workflows with a serial or instructed service, from several
+    threads at once: each thread's event loop has queues of its own; none waits for
+    another, and every run ends."""
+
+    @cf.service(serial=True)
+    async def slow(x: int) -> int:
+        await anyio.sleep(0.01)
+        return x
+
+    serial = cf.Workflow.build(lambda s, b: b.chain(s.start).then(slow).connect(s.terminate))
+    labelled = cf.Workflow.build(
+        lambda s, b: b.chain(s.start).then(slow.instruct(label="L")).connect(s.terminate)
+    ).instruct(label="W")
+    results: dict[tuple[str, int], object] = {}
+
+    def worker(name: str, wf: cf.Workflow[int, int], i: int, backend: str) -> None:
+        try:
+            results[(name, i)] = wf.run_sync(i, backend=backend)  # type: ignore[arg-type]
+        except BaseException as error:  # reported below
+            results[(name, i)] = error
+
+    threads = [
+        threading.Thread(target=worker, args=(name, wf, i, backend), daemon=True)
+        for name, wf in (("serial", serial), ("labelled", labelled))
+        for i, backend in enumerate(["asyncio", "trio", "asyncio", "trio"])
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads), "a thread hangs"
+    assert results == {(name, i): i for name in ("serial", "labelled") for i in range(4)}, results
+
+
+# --------------------------------------------------------------------------- S9.2 order
+
+
+async def test_a_gate_closed_from_a_blocking_service_is_logged_after_it() -> None:
+    """S9.2: the disposal a blocking service causes through a key (closing a gate) is
+    recorded after that service's OperationStarted/OperationFinished, in time order."""
+
+    def closer(pair: tuple[int, cf.BufferKey[int]]) -> int:
+        msg, key = pair
+        with key.access() as view:
+            view.gate_close()
+        return msg
+
+    def build(s: cf.Scope[int, int], b: cf.Builder) -> None:
+        buf = b.create_buffer(name="buffer")
+        b.chain(s.start).with_access(buf).map(closer, name="closer").connect(s.terminate)
+
+    wf = cf.Workflow.build(build, name="order")
+    async with wf.start(1) as session:
+        assert await session.result() == 1
+    events = list(session.events)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[:4] == ["SessionStarted", "OperationStarted", "OperationFinished", "Disposed"]
+    times = [e.time for e in events]
+    assert times == sorted(times)

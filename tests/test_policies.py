@@ -140,6 +140,8 @@ def brief(event: cf.Event) -> tuple[Any, ...]:
     path = "/".join(data.pop("path"))
     for field in ("time", "cause", "cancellation", "error"):
         data.pop(field, None)
+    if data.get("forced") is False:
+        del data["forced"]  # only a forced cancel (S6.7) says so
     rest = tuple("/".join(v) if isinstance(v, list) else v for v in data.values())
     return (kind, path, *rest)
 

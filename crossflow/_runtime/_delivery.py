@@ -1,19 +1,25 @@
 """Delivery queues (S7.5): serial providers, labels, pre-emption and `ensure`.
 
-A provider's queues are shared by every session and workflow that uses it (in one
-event loop). Each request gets a ticket; a ticket runs when its lane is free. The lane
-is the whole provider when it is serial, else the request's label. Requests of a
-parallel provider without a label get no ticket: they start at once.
+A provider's queues are shared by every session and workflow that uses it in one event
+loop. Event loops in other threads (`run_sync` called from several threads) each get
+queues of their own: a request is always started, and released, by the loop that made
+it, so no loop ever waits for another.
+
+Each request gets a ticket; a ticket runs when its lane is free. The lane is the whole
+provider when it is serial, else the request's label. Requests of a parallel provider
+without a label get no ticket: they start at once.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .._services import Delivery
+    from .._services import Delivery, DeliveryQueues
 
 _ALL = object()  # the single lane of a serial provider
 
@@ -87,10 +93,7 @@ def submit(
     queues = delivery.queues
     if not queues.serial and delivery.label is None:
         return None
-    lanes = queues.state
-    if lanes is None:
-        lanes = queues.state = Lanes()
-    assert isinstance(lanes, Lanes)  # invariant: only this module writes queues.state
+    lanes = _lanes(queues)
     lane = _ALL if queues.serial else delivery.label
     ticket = Ticket(lanes, lane, delivery, on_start, on_supplant)
     if delivery.preempt:
@@ -115,6 +118,20 @@ def submit(
     else:
         _start(lanes, lane, ticket)
     return ticket
+
+
+_local = threading.local()
+
+
+def _lanes(queues: DeliveryQueues) -> Lanes:
+    """The lanes of `queues` for the event loop of this thread."""
+    table: weakref.WeakKeyDictionary[DeliveryQueues, Lanes] | None = getattr(_local, "lanes", None)
+    if table is None:
+        table = _local.lanes = weakref.WeakKeyDictionary()
+    lanes = table.get(queues)
+    if lanes is None:
+        lanes = table[queues] = Lanes()
+    return lanes
 
 
 def _start(lanes: Lanes, lane: object, ticket: Ticket) -> None:

@@ -14,7 +14,8 @@ sessions whose activity dropped to nothing are checked for reachability (S2, S5.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +67,6 @@ from ._plan import injecting_handlers, plan_of, recording_handlers
 from ._session import CollectState, Session
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from anyio import CancelScope
     from anyio.abc import TaskGroup
 
@@ -173,7 +172,7 @@ class Engine:
         # where a root session's stream messages go (`start`), or None (`run`)
         self.sink: Callable[[str | None, Any], None] | None = None
         # sessions whose timeout waits for the run's task group (S6.5)
-        self.timers: list[Session] | None = None
+        self.timers: list[Callable[[], Coroutine[Any, Any, None]]] | None = None
         # work that cancellation policies left running in the background (S6.6), and
         # whether the run's caller wants out: then that work is cancelled too
         self.left: dict[CancelScope, None] = {}
@@ -386,6 +385,27 @@ class Engine:
             for child in list(self.detached):
                 self.interrupt(child, UserCancelled(reason))
 
+    def force(self, reason: str | None) -> None:
+        """`session.cancel(force=True)`: cancel every session of the run, uninterruptible
+        scopes and running cleanup workflows included, and the work left in the
+        background (S6.7). Each forced request is recorded as such."""
+        cause = UserCancelled(reason)
+        stack = [s for s in (self.root, *self.detached) if s is not None]
+        while stack:
+            session = stack.pop()
+            if session.state is RUNNING:
+                session.more().cancel_requested = True
+                if self.log is not None:
+                    self.log.append(
+                        (monotonic(), CancellationRequested, session, (cause, True, True))
+                    )
+                self.cancel(session, cause)
+            stack.extend(reversed(list(session.children or ())))
+        if self.closing is None:
+            self.closing = reason or "the run was cancelled by force"
+        for scope in list(self.left):
+            scope.cancel()
+
     def _clean(self, session: Session) -> None:
         """Start the cleanup of `session` (S6.1).
 
@@ -533,6 +553,8 @@ class Engine:
             log.append((monotonic(), Ended, session, _NO_CANCELLATION))
         session.buffers = None  # S6.3: the session's buffers are emptied
         session.engine = None
+        if extra is not None and extra.cleanup_timer is not None:
+            extra.cleanup_timer.cancel()
         if extra is not None and extra.ticket is not None:
             release(extra.ticket)
         parent = session.parent
@@ -581,6 +603,8 @@ class Engine:
                 self.open(cleanup.graph, keys, session, -1)
                 started = True
         if started:
+            if session.plan.cleanup_timeout is not None:
+                self._start_timer(partial(self._cleanup_timeout, session))
             self.flush()
         return started
 
@@ -950,9 +974,8 @@ class Engine:
         if self.yielded:
             tg.start_soon(self.resume)
         timers, self.timers = self.timers or [], None
-        for session in timers:
-            if session.state is RUNNING:
-                tg.start_soon(self._timeout, session)
+        for timer in timers:
+            tg.start_soon(timer)
         pending, self.pending = self.pending or [], None
         for session, op, msg in pending:
             self._queue_for_host(session, op, msg)
@@ -960,12 +983,31 @@ class Engine:
     # ------------------------------------------------------------------ timeouts (S6.5)
 
     def _start_timeout(self, session: Session) -> None:
+        self._start_timer(partial(self._timeout, session))
+
+    def _start_timer(self, timer: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `timer` in the run's task group, once there is one."""
         if self.tg is not None:
-            self.tg.start_soon(self._timeout, session)
+            self.tg.start_soon(timer)
         elif self.timers is None:
-            self.timers = [session]
+            self.timers = [timer]
         else:
-            self.timers.append(session)
+            self.timers.append(timer)
+
+    async def _cleanup_timeout(self, session: Session) -> None:
+        """Cancel the cleanup workflows of `session` still running when its
+        `cleanup_timeout` is up (S6.5); their cancellations are kept as cleanup failures."""
+        seconds = session.plan.cleanup_timeout
+        assert seconds is not None  # invariant: only scopes with one get this timer
+        with anyio.CancelScope(shield=True) as scope:
+            if session.state.ended:
+                return
+            session.more().cleanup_timer = scope
+            await anyio.sleep(seconds)
+            for child in list(session.children or ()):
+                if child.parent_op < 0 and child.state is RUNNING:
+                    self.cancel(child, TimedOut(child.graph.name, seconds))
+            self.flush()
 
     async def _timeout(self, session: Session) -> None:
         """Cancel `session` with `TimedOut` when its time is up, uninterruptible or not.
@@ -1254,7 +1296,13 @@ class Engine:
         b = key._op
         if view._closed:
             name = session.plan.names[b]
-            self.record(session, Disposal(name, ClosedGate(name)))
+            disposal = Disposal(name, ClosedGate(name))
+            if self.flushing:
+                # inside a blocking operation, whose events are recorded when it returns:
+                # the disposal it caused follows them, so the log stays in order (S9.2)
+                self.soon_after(lambda: self.record(session, disposal))
+            else:
+                self.record(session, disposal)
         state = session.buffer(b)
         if view._opened or (view._modified and state.is_open):
             self._notify(session, b, -1 if key._loops else key._issuer)

@@ -284,7 +284,7 @@ class Session(Generic[Resp]):
 
     # ------------------------------------------------------------------ cancelling
 
-    def cancel(self, reason: str | None = None) -> None:
+    def cancel(self, reason: str | None = None, *, force: bool = False) -> None:
         """Ask the session to cancel, with cause `UserCancelled(reason)`; returns at once.
 
         Cancellation proceeds in the background: `state` goes to CANCELLING, then
@@ -294,36 +294,50 @@ class Session(Generic[Resp]):
         another thread, is safe: from another thread the request is handed to the
         session's event loop, and `cancel_requested` is True when this returns.
 
+        `force=True` is the way out of a session that will not end: it also cancels
+        uninterruptible scopes (the root's included) and cleanup workflows that are still
+        running, and the work cancellation policies left in the background (S6.7). Each
+        forced request is recorded (`CancellationRequested(forced=True)`). A plain cancel,
+        an outer deadline and leaving the `async with` block never force.
+
         Raises:
             CrossflowError: the session was never started.
-            InvalidArgument: `reason` is not a str or None.
+            InvalidArgument: `reason` is not a str or None, or `force` is not a bool.
         """
         self._started("cancel()")
         if reason is not None and not isinstance(reason, str):
             raise InvalidArgument(
-                f"session.cancel(reason) takes a str or None, got {reason!r} "
+                f"session.cancel(reason) takes a str or None, got {safe_repr(reason)} "
                 f"of type {type(reason).__name__}"
+            )
+        if force is not True and force is not False:
+            raise InvalidArgument(
+                f"session.cancel(force=...) takes True or False, got {safe_repr(force)} "
+                f"of type {type(force).__name__}"
             )
         self._requested = True
         if threading.get_ident() == self._thread:
-            self._cancel(reason)
+            self._cancel(reason, force)
             return
         call_soon = self._call_soon
         assert call_soon is not None  # invariant: set by __aenter__
         # a closed event loop refuses the call: then the session ended long ago
         with contextlib.suppress(RuntimeError):
-            call_soon(lambda: self._cancel(reason))
+            call_soon(lambda: self._cancel(reason, force))
 
-    def _cancel(self, reason: str | None) -> None:
+    def _cancel(self, reason: str | None, force: bool = False) -> None:
         root = self._root
         engine = self._engine
         assert root is not None and engine is not None  # invariant: started
         self._requested = True
 
         def request() -> None:
-            # API §3: on a session that ended nothing changes; one that is TERMINATING
-            # or uninterruptible records the request and runs on (S6.4)
-            engine.interrupt(root, UserCancelled(reason))
+            if force:
+                engine.force(reason)  # S6.7: uninterruptible and cleaning up included
+            else:
+                # API §3: on a session that ended nothing changes; one that is TERMINATING
+                # or uninterruptible records the request and runs on (S6.4)
+                engine.interrupt(root, UserCancelled(reason))
             engine.flush()
 
         # from a blocking service of this very run: once that service has returned

@@ -33,6 +33,7 @@ class Plan:
 
     __slots__ = (
         "buffer_settings",
+        "cleanup_timeout",
         "cleanups",
         "collect_max",
         "collect_min",
@@ -123,6 +124,10 @@ class Plan:
         self.uninterruptible = graph.settings.uninterruptible
         timeout = graph.settings.timeout
         self.timeout = None if timeout is None or timeout == float("inf") else float(timeout)
+        cleanup = graph.settings.cleanup_timeout
+        self.cleanup_timeout = (
+            None if cleanup is None or cleanup == float("inf") else float(cleanup)
+        )
         self.handlers: list[Handler] = [make_handler(graph, op, self) for op in graph.ops]
         # the same, recording OperationStarted/OperationFinished around inline calls (S9.2)
         # the same, recording the calls (S9.2): built by the first run that records

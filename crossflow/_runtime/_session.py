@@ -59,6 +59,7 @@ class Extra:
         "cancel_requested",
         "cleanup_cancellations",
         "cleanup_started",
+        "cleanup_timer",
         "detached",
         "left",
         "running",
@@ -88,6 +89,8 @@ class Extra:
         self.ticket: Any = None
         # the cancel scope of this session's timeout (S6.5)
         self.timer: CancelScope | None = None
+        # the cancel scope of the timer of its cleanup workflows (S6.5 cleanup_timeout)
+        self.cleanup_timer: CancelScope | None = None
         # this child session was left to end in the background (S6.6): its end is
         # nobody's business
         self.detached = False
