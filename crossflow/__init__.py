@@ -51,6 +51,7 @@ from ._errors import StaleBufferKey as StaleBufferKey
 from ._errors import UncopyableMessage as UncopyableMessage
 from ._errors import UnreachableWarning as UnreachableWarning
 from ._errors import WorkflowCancelled as WorkflowCancelled
+from ._eventlog import EventLog as EventLog
 from ._handles import Buffer as Buffer
 from ._handles import InputSlot as InputSlot
 from ._handles import Node as Node
@@ -93,6 +94,8 @@ from ._services import service as service
 from ._settings import ScopeSettings as ScopeSettings
 from ._state import SessionState as SessionState
 from ._version import __version__ as __version__
+from ._viz._progress import OperationProgress as OperationProgress
+from ._viz._progress import Progress as Progress
 from ._workflow import Workflow as Workflow
 from ._workflow import workflow as workflow
 from .events import Event as Event
@@ -127,6 +130,7 @@ __all__ = (
     "Ending",
     "Err",
     "Event",
+    "EventLog",
     "FilterSettings",
     "Filtered",
     "ForkClone",
@@ -146,8 +150,10 @@ __all__ = (
     "Ok",
     "Operation",
     "OperationKind",
+    "OperationProgress",
     "Output",
     "OutputAlreadyConnected",
+    "Progress",
     "PushSettings",
     "Result",
     "Scope",

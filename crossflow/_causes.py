@@ -13,6 +13,7 @@ recurse once per level, so no depth of nesting can exhaust the stack.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any, TypeAlias, Union
 
 import attrs
@@ -406,6 +407,17 @@ class Cancellation:
         session (and so on down); otherwise it is `cause` itself.
         """
         return _innermost(self)[0]
+
+    # ------------------------------------------------------------------ notebooks (API §8)
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """The cancellation in a notebook: a tree of its causes and disposals (bounded
+        like `str()`), as HTML, SVG and Mermaid, and `str()` as text."""
+        from ._viz._display import cancellation
+
+        return cancellation(self, include, exclude)
 
 
 # --------------------------------------------------------------------------- rendering

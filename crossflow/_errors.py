@@ -20,10 +20,14 @@ backend's own cancellation exception travel untouched.
 
 from __future__ import annotations
 
+from collections.abc import Container, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ._causes import Cancellation
+    from ._eventlog import EventLog
     from ._model import Graph
     from .events import Event
 
@@ -119,18 +123,66 @@ class WorkflowCancelled(CrossflowError):
             was started with `events=False`.
         graph: the graph of the workflow that was cancelled (`workflow.graph`), so that
             what happened can be drawn over it; None when raised by hand.
+        started_at: the wall-clock time (UTC) the run started, when known (also
+            `events.started_at`).
     """
 
     def __init__(
         self,
         cancellation: Cancellation,
-        events: tuple[Event, ...] = (),
+        events: Sequence[Event] = (),
         graph: Graph | None = None,
+        started_at: datetime | None = None,
     ) -> None:
+        from ._eventlog import EventLog
+
         super().__init__(str(cancellation))
         self.cancellation = cancellation
-        self.events = events
+        if started_at is None:
+            started_at = getattr(events, "started_at", None)
+        self.events: EventLog = EventLog(events, started_at)
         self.graph = graph
+        self.started_at = started_at
+
+    # ------------------------------------------------------------------ pictures (API §8)
+
+    def to_svg(self) -> str:
+        """The picture of the cancelled workflow with what the run did drawn over it:
+        how often each operation ran, what it disposed of, where the cancellation came
+        from and what was never reached (as `session.to_svg()`).
+
+        Raises:
+            CrossflowError: the exception carries no graph (it was raised by hand).
+        """
+        from ._viz._pictures import run_svg
+
+        if self.graph is None:
+            raise CrossflowError(
+                "this WorkflowCancelled carries no graph to draw (it was not raised by a "
+                "run); draw the workflow with workflow.to_svg() instead"
+            )
+        return run_svg(self.graph, self.events if self.events else None, "CANCELLED")
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """The cancelled run in a notebook: the picture of the run, the tree of causes,
+        the event log."""
+        from ._viz._display import run
+
+        name = self.graph.name if self.graph is not None else "a workflow"
+        return run(
+            self.graph,
+            self.events if self.events else None,
+            plain=f"WorkflowCancelled: {self}",
+            heading=f"WorkflowCancelled: the run of {name!r} was cancelled",
+            state="CANCELLED",
+            started_at=self.started_at,
+            cancellation=self.cancellation,
+            progress=None,
+            include=include,
+            exclude=exclude,
+        )
 
 
 class UncopyableMessage(CrossflowError, TypeError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Hashable, Mapping
+from collections.abc import Callable, Container, Coroutine, Hashable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
@@ -239,6 +239,48 @@ class Workflow(Generic[Req, Resp]):
             partial(self.run, request, events=events, on_event=on_event), backend=backend
         )
 
+
+    # ------------------------------------------------------------------ pictures (API §8)
+    # drawn by crossflow._viz from `self.graph`; imported on first use
+
+    def to_mermaid(self) -> str:
+        """The workflow as a Mermaid flowchart: nested scopes and cleanup workflows are
+        subgraphs, ports label their edges, buffer connections are dotted.
+
+        The same workflow always gives the same text; every name is escaped.
+        """
+        from ._viz._pictures import workflow_mermaid
+
+        return workflow_mermaid(self.graph)
+
+    def to_dot(self) -> str:
+        """The workflow in Graphviz's DOT language: nested scopes and cleanup workflows are
+        clusters, ports label their edges, buffer connections are dashed.
+
+        Rendering it needs Graphviz; crossflow itself never calls it.
+        """
+        from ._viz._pictures import workflow_dot
+
+        return workflow_dot(self.graph)
+
+    def to_svg(self) -> str:
+        """The workflow drawn by crossflow itself, as an SVG document.
+
+        A layered layout with nested scopes as boxes, buffer connections dashed, cleanup
+        workflows in dashed boxes that say when they run. No external program, no
+        network.
+        """
+        from ._viz._pictures import workflow_svg
+
+        return workflow_svg(self.graph)
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """The workflow in a notebook: its picture (SVG, HTML), Mermaid and its repr."""
+        from ._viz._display import workflow
+
+        return workflow(self.graph, repr(self), include, exclude)
 
 def _running_event_loop() -> str | None:
     """The name of the event loop running in this thread, if any."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Container, Mapping
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
@@ -12,9 +13,12 @@ import anyio
 
 from .._causes import UserCancelled
 from .._errors import CrossflowError, InvalidArgument
+from .._eventlog import EventLog
 from .._state import SessionState
 from .._text import safe_repr
-from ..events import Event
+from .._view import graph_of
+from .._viz._progress import Progress, Tracker
+from ..events import Cancelled, Event
 from ._engine import Engine
 from ._events import Paths, materialise
 from ._run import issue_warnings, outcome, watch
@@ -62,10 +66,12 @@ class Session(Generic[Resp]):
         "_request",
         "_requested",
         "_root",
+        "_started_at",
         "_stream_items",
         "_stream_names",
         "_tg",
         "_thread",
+        "_tracker",
     )
 
     def __init__(
@@ -96,6 +102,8 @@ class Session(Generic[Resp]):
         self._events: list[Event] = []
         self._read = 0  # how many log entries `_events` holds the events of
         self._paths = Paths()
+        self._started_at: datetime | None = None
+        self._tracker: Tracker | None = None  # counts events for progress(), when asked
 
     def __repr__(self) -> str:
         root = self._root
@@ -114,6 +122,7 @@ class Session(Generic[Resp]):
                 f"this session of {self._graph.name!r} was already started; a session runs "
                 f"once: call {self._graph.name}.start(request) again for a new one"
             )
+        self._started_at = datetime.now(UTC)
         self._thread = threading.get_ident()
         self._call_soon = _threadsafe_scheduler()
         self._changed = anyio.Event()
@@ -206,8 +215,9 @@ class Session(Generic[Resp]):
         return root is not None and root.extra is not None and root.extra.cancel_requested
 
     @property
-    def events(self) -> tuple[Event, ...]:
-        """The ordered event log of this session and its nested sessions (S9.2).
+    def events(self) -> EventLog:
+        """The ordered event log of this session and its nested sessions (S9.2): a
+        `cf.EventLog`, the tuple of events with the run's `started_at`.
 
         Raises:
             CrossflowError: the session was never started, or was started with
@@ -226,7 +236,7 @@ class Session(Generic[Resp]):
             # one log entry may give two events (an inline call): count entries
             read, self._read = self._read, len(log)
             self._events.extend(materialise(log, self._paths, read, self._read))
-        return tuple(self._events)
+        return EventLog(self._events, self._started_at)
 
     def watch(self, callback: Callable[[Event], object], *, replay: bool = False) -> None:
         """Call `callback(event)` with every event recorded from now on, as the run goes.
@@ -279,7 +289,7 @@ class Session(Generic[Resp]):
         assert engine is not None and engine.done is not None  # invariant: set by __aenter__
         if not root.state.ended:
             await engine.done.wait()
-        result: Resp = outcome(engine, root)
+        result: Resp = outcome(engine, root, self._started_at)
         return result
 
     # ------------------------------------------------------------------ cancelling
@@ -342,6 +352,97 @@ class Session(Generic[Resp]):
 
         # from a blocking service of this very run: once that service has returned
         engine.soon(request)
+
+    # ------------------------------------------------------------------ pictures (API §8)
+    # drawn by crossflow._viz from the workflow's graph and the event log
+
+    @property
+    def started_at(self) -> datetime | None:
+        """The wall-clock time (UTC) the session started, or None before it started."""
+        return self._started_at
+
+    def progress(self) -> Progress:
+        """How far the session has got: a `cf.Progress` snapshot, read from its events.
+
+        Cheap to call often (each call counts only the events recorded since the last
+        one); nothing is counted for a session whose progress nobody asks for.
+
+        Raises:
+            CrossflowError: the session was never started, or was started with
+                `events=False`.
+        """
+        events = self.events
+        tracker = self._tracker
+        if tracker is None:
+            tracker = self._tracker = Tracker()
+        tracker.feed(events[tracker.read :])
+        root = self._root
+        assert root is not None  # invariant: self.events checked that it started
+        return tracker.snapshot(
+            workflow=self._graph.name, state=root.state, started_at=self._started_at
+        )
+
+    def to_svg(self) -> str:
+        """The workflow's picture with what this session did drawn over it (API §8).
+
+        Per operation: how often it ran, what it disposed of and why, whether it failed
+        or cancelled its scope; per nested scope: its sessions and how they ended;
+        what was never reached, faded. For an `Unreachable` cancellation, the disposals
+        that led there are numbered and listed under the picture. Works while the
+        session runs, too.
+        """
+        from .._viz._pictures import run_svg
+
+        return run_svg(graph_of(self._graph), self._recorded(), self._state_name())
+
+    def _recorded(self) -> EventLog | None:
+        if self._root is None or self._engine is None or self._engine.log is None:
+            return None
+        return self.events
+
+    def _state_name(self) -> str | None:
+        root = self._root
+        return None if root is None else root.state.name
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """The session in a notebook: its picture with the run over it, its progress
+        while it runs, the tree of its cancellation and its event log."""
+        from .._viz._display import run
+
+        events = self._recorded()
+        cancellation = None
+        if events:
+            last = events[-1]
+            if isinstance(last, Cancelled) and len(last.path) == 1:
+                cancellation = last.cancellation
+        progress = self.progress() if events is not None else None
+        state = self._state_name() or "not started"
+        heading = f"Session of {self._graph.name!r}: {state}"
+        if progress is not None:
+            heading += f" after {progress.elapsed * 1e3:.1f} ms"
+        plain = repr(self) if progress is None else f"{self!r}\n{progress}"
+        return run(
+            graph_of(self._graph),
+            events,
+            plain=plain,
+            heading=heading,
+            state=self._state_name(),
+            started_at=self._started_at,
+            cancellation=cancellation,
+            progress=progress,
+            include=include,
+            exclude=exclude,
+        )
+
+    def _ipython_display_(self) -> None:
+        """Shown in a notebook while it runs, the session's display updates in place."""
+        from .._viz._live import show
+
+        root = self._root
+        running = root is not None and not root.state.ended and self._recorded() is not None
+        show(self._repr_mimebundle_, running, self.watch if running else None)
 
     # ------------------------------------------------------------------ streams
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -62,14 +64,18 @@ def issue_warnings(engine: Engine, propagating: BaseException | None = None) -> 
             return
 
 
-def outcome(engine: Engine, session: Session) -> Any:
+def outcome(engine: Engine, session: Session, started_at: datetime | None = None) -> Any:
     if session.state is SessionState.TERMINATED:
         return session.response
     assert session.state is SessionState.CANCELLED and session.cancellation is not None
     events = () if engine.log is None else tuple(materialise(engine.log))
-    raise WorkflowCancelled(session.cancellation, events, graph_of(session.graph)) from _failure(
-        session.cancellation
-    )
+    if started_at is None and events:
+        # the wall-clock start, worked out only here: a run that is not cancelled never
+        # reads the clock for it (its first event has the monotonic start)
+        started_at = datetime.now(UTC) - timedelta(seconds=monotonic() - events[0].time)
+    raise WorkflowCancelled(
+        session.cancellation, events, graph_of(session.graph), started_at
+    ) from _failure(session.cancellation)
 
 
 async def run_workflow(

@@ -40,4 +40,6 @@ async def watch() -> None:
     try:
         await parsing.run("1", events=False)
     except cf.WorkflowCancelled as error:
-        assert_type(error.events, tuple[cf.Event, ...])
+        assert_type(error.events, cf.EventLog)
+        logged: tuple[cf.Event, ...] = error.events  # an EventLog is a tuple of events
+        assert_type(logged[0], cf.Event)
