@@ -6,6 +6,7 @@ exception, through the public API only, on asyncio and trio.
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from typing import Any
@@ -547,3 +548,45 @@ async def test_a_gate_closed_from_a_blocking_service_is_logged_after_it() -> Non
     assert kinds[:4] == ["SessionStarted", "OperationStarted", "OperationFinished", "Disposed"]
     times = [e.time for e in events]
     assert times == sorted(times)
+
+
+# --------------------------------------------------------------------------- cycles
+
+
+@pytest.mark.parametrize("how", ["plain", "events off", "watched", "streams"])
+async def test_start_leaves_no_reference_cycle(how: str) -> None:
+    """A session started with `start()` leaves nothing for the cyclic garbage collector:
+    memory is freed as soon as the handle goes, with the collector off too."""
+
+    @cf.service(streams={"out": int})
+    async def step(x: int, *, streams: cf.Streams) -> int:
+        streams.out.send(x)
+        await anyio.lowlevel.checkpoint()
+        return x + 1
+
+    def build(s: cf.Scope[int, int], b: cf.Builder) -> None:
+        node = b.chain(s.start).map(lambda x: x + 1).then_node(step)
+        b.chain(node.streams.out).connect(s.streams.out)
+        b.chain(node.output).connect(s.terminate)
+
+    wf = cf.Workflow.build(build, name="w", streams={"out": int})
+
+    async def once(i: int) -> None:
+        session = wf.start(i, events=how != "events off")
+        async with session:
+            if how == "watched":
+                session.watch(lambda e: None)
+            if how == "streams":
+                assert [m async for m in session.streams.out] == [i + 1]
+            assert await session.result() == i + 2
+
+    await once(0)  # warm-up: caches, plans
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(20):
+            await once(i)
+        found = gc.collect()
+    finally:
+        gc.enable()
+    assert found == 0

@@ -212,6 +212,7 @@ class Engine:
         self.notes = None
         if type(log) is ObservedLog:
             log.deliver()
+            log.schedule = _nothing  # nothing more is recorded: no cycle through the engine
             for error in log.failures:
                 notes.append(
                     f"an event callback (on_event or session.watch) raised "
@@ -1477,6 +1478,10 @@ def _warn_left(engine: Engine, session: Session, op: int, error: BaseException) 
         f"background after its session of scope {session.graph.name!r} stopped waiting for "
         f"it (cancellation policy {session.plan.policy[op]!r})"
     )
+
+
+def _nothing(action: Callable[[], None]) -> None:
+    """Where an observed log hands its deliveries once the run is over."""
 
 
 async def _raising(error: Exception) -> Any:

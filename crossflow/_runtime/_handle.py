@@ -174,12 +174,18 @@ class Session(Generic[Resp]):
         # now or while it waits, into a cancellation of the run and of that work. The
         # block's own exception propagates.
         engine = engine_of(self)
-        if engine.fatal is not None and isinstance(exc, anyio.get_cancelled_exc_class()):
-            # the block was cancelled by the task group's own scope (`on_fatal`): it
-            # absorbs that cancellation, and the exception that stopped the run goes on
-            await tg.__aexit__(type(exc), exc, tb)
-        else:
-            await tg.__aexit__(None, None, None)
+        try:
+            if engine.fatal is not None and isinstance(exc, anyio.get_cancelled_exc_class()):
+                # the block was cancelled by the task group's own scope (`on_fatal`): it
+                # absorbs that cancellation, and the exception that stopped the run goes on
+                await tg.__aexit__(type(exc), exc, tb)
+            else:
+                await tg.__aexit__(None, None, None)
+        finally:
+            # the run is over: the engine no longer calls back into this handle, so
+            # no reference cycle keeps either alive until the cyclic collector runs
+            engine.sink = None
+            engine.on_fatal = None
         issue_warnings(engine, exc)
         if engine.fatal is not None and engine.fatal is not exc:
             raise engine.fatal  # KeyboardInterrupt, SystemExit...: after cleanup, as itself
