@@ -18,6 +18,7 @@ import anyio
 
 import crossflow as cf
 
+# --8<-- [start:build]
 PRICES = {"apple": 0.5, "flour": 2.0, "butter": 3.0, "oven": 250.0}
 
 
@@ -59,6 +60,9 @@ def order(scope: cf.Scope[list[str], str], builder: cf.Builder) -> None:
     )
 
 
+# --8<-- [end:build]
+
+
 def pictures() -> dict[str, str]:
     """The workflow's picture, and the pictures of a paid and of a declined order."""
     drawn = {"order.svg": order.to_svg()}
@@ -77,18 +81,23 @@ def pictures() -> dict[str, str]:
 
 
 def main(out: Path | None) -> None:
-    print(order.to_mermaid())
+    # --8<-- [start:run]
+    print(order.to_mermaid())  # also: order.to_dot(), order.to_svg()
 
     async def paid() -> None:
         async with order.start(["apple", "flour", "butter"]) as session:
             print(await session.result())
-        print(session.progress())
+        print(session.progress())  # what a progress display reads
+        print(session.events)  # the event log, with times from the run's start
 
     anyio.run(paid)
     try:
         order.run_sync(["apple", "oven", "cheese"])
     except cf.WorkflowCancelled as cancelled:
         print(cancelled.cancellation.root_cause())
+        picture = cancelled.to_svg()  # the run drawn over the workflow
+        print(f"{len(picture.splitlines())} lines of SVG")
+    # --8<-- [end:run]
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         for name, svg in pictures().items():
