@@ -191,12 +191,16 @@ class _EventLog:
 
 
 def _progress(diagram: Any) -> Callable[[Any], None] | None:
-    """What shows the progress of a long run on the terminal; none yet.
+    """The progress line of a long run, on standard error when it is a terminal.
 
-    This is where a progress line plugs in, once workflows can describe their progress:
-    it receives every event of the run, like `--events`.
+    It receives every event of the run, like `--events`, and stays silent for the first
+    second, so quick runs print nothing; output that is not a terminal never gets it.
     """
-    return None
+    if not sys.stderr.isatty():
+        return None
+    from crossflow._viz._terminal import ProgressLine
+
+    return ProgressLine(sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -266,15 +270,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    import crossflow as cf
     from crossflow.diagram import DiagramError
 
     method = {"svg": "to_svg", "mermaid": "to_mermaid", "dot": "to_dot"}[args.format]
-    if not hasattr(cf.Workflow, method):
-        raise _UsageError(
-            f"crossflow render is not available yet: this version of crossflow cannot draw "
-            f"workflows (it has no Workflow.{method})"
-        )
     if args.registry is None:
         raise _UsageError("crossflow render needs --registry MODULE:ATTRIBUTE to build the diagram")
     registry = load_registry(args.registry)

@@ -218,9 +218,22 @@ class Workflow(Generic[Req, Resp]):
     ) -> Resp:
         """Run one session from synchronous code, starting an event loop for it.
 
+        The session runs on a new event loop of `backend` and `run_sync` returns its
+        response; the other arguments are those of `run`. Ctrl-C cancels the session,
+        waits for its cleanup and raises `KeyboardInterrupt`.
+
+        In a notebook (a Jupyter kernel, whose own event loop runs the cells), the
+        session runs on its new loop in a worker thread while the cell waits for it;
+        `on_event` is then called in that thread. Interrupting the kernel cancels the
+        session, waits for its cleanup and raises `KeyboardInterrupt`; interrupting it
+        again during the cleanup stops the waiting and lets the cleanup finish in
+        the background. `await wf.run(request)` works in a cell too.
+
         Raises:
             WorkflowCancelled: the session was cancelled.
-            CrossflowError: called from inside a running event loop (use `await run`).
+            CrossflowError: called from inside a running event loop that is not a
+                notebook's (use `await wf.run(request)` there).
+            InvalidArgument: `backend` is not "asyncio" or "trio", or see `run`.
         """
         import anyio
 
@@ -229,16 +242,21 @@ class Workflow(Generic[Req, Resp]):
                 f"run_sync(backend=...) must be 'asyncio' or 'trio', got {shown(backend)}"
             )
         running = _running_event_loop()
-        if running is not None:
+        if running is None:
+            _check_events(events, on_event, "run_sync")
+            return anyio.run(
+                partial(self.run, request, events=events, on_event=on_event), backend=backend
+            )
+        from ._notebook import in_notebook_kernel, run_in_worker
+
+        if not in_notebook_kernel():
             raise CrossflowError(
                 f"{self.name}.run_sync() was called inside a running {running} event loop, "
                 f"where it cannot start another one; use `await {self.name}.run(request)` there"
             )
         _check_events(events, on_event, "run_sync")
-        return anyio.run(
-            partial(self.run, request, events=events, on_event=on_event), backend=backend
-        )
-
+        run = partial(self.run, request, events=events, on_event=on_event)
+        return run_in_worker(run, backend, f"{self.name}.run_sync")
 
     # ------------------------------------------------------------------ pictures (API §8)
     # drawn by crossflow._viz from `self.graph`; imported on first use
@@ -281,6 +299,7 @@ class Workflow(Generic[Req, Resp]):
         from ._viz._display import workflow
 
         return workflow(self.graph, repr(self), include, exclude)
+
 
 def _running_event_loop() -> str | None:
     """The name of the event loop running in this thread, if any."""

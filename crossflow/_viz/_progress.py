@@ -13,7 +13,7 @@ Nothing is counted unless someone asks: a run that nobody watches pays nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from datetime import datetime
 from typing import Any, final
 
@@ -156,6 +156,15 @@ class Progress:
         return f"{self.workflow} {self.state.name} after {_seconds(self.elapsed)}: " + ", ".join(
             parts
         )
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """The snapshot in a notebook: its summary and a table per operation."""
+        from ._display import PLAIN, bundle, progress_html
+
+        return bundle({PLAIN: lambda: str(self), "text/html": lambda: progress_html(self)},
+                      include, exclude)  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""

@@ -171,6 +171,8 @@ def _frame(out: list[str], fbox: FrameBox) -> None:
         f'rx="9" fill="{fill}" stroke="{stroke}" stroke-width="{stroke_width}"{dash}/>'
     )
     _text(out, fbox.lines, fbox.x + 12, fbox.y + 8, mark)
+    if mark is not None:
+        _numbers(out, mark.numbers, fbox.x + 2, fbox.y)
     out.append("</g>")
 
 
@@ -282,17 +284,22 @@ def _box(out: list[str], box: Box) -> None:
     else:
         _text(out, box.lines, x + 10, y + 6 + (4 if shape == "buffer" else 0), mark)
     if mark is not None:
-        for i, number in enumerate(mark.numbers[:4]):
-            cx, cy = x + 2 + 18 * i, y
-            out.append(
-                f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="8" fill="#b3261e" stroke="#ffffff" '
-                f'stroke-width="1.5"/>'
-            )
-            out.append(
-                f'<text x="{_n(cx)}" y="{_n(cy + 3.5)}" font-size="10" font-weight="bold" '
-                f'fill="#ffffff" text-anchor="middle">{number}</text>'
-            )
+        _numbers(out, mark.numbers, x + 2, y)
     out.append("</g>")
+
+
+def _numbers(out: list[str], numbers: tuple[int, ...], x: float, y: float) -> None:
+    """Numbered markers on the top left corner of a box (disposals, in order)."""
+    for i, number in enumerate(numbers[:4]):
+        cx = x + 18 * i
+        out.append(
+            f'<circle cx="{_n(cx)}" cy="{_n(y)}" r="8" fill="#b3261e" stroke="#ffffff" '
+            f'stroke-width="1.5"/>'
+        )
+        out.append(
+            f'<text x="{_n(cx)}" y="{_n(y + 3.5)}" font-size="10" font-weight="bold" '
+            f'fill="#ffffff" text-anchor="middle">{number}</text>'
+        )
 
 
 def _arrowhead(route: Route, colour: str, hollow: bool) -> str:

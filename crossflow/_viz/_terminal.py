@@ -22,7 +22,7 @@ SPINNER = "|/-\\"
 class ProgressLine:
     """Shows a run's progress on one terminal line, rewritten in place."""
 
-    __slots__ = ("_drawn", "_last", "_spin", "_tracker", "delay", "interval", "stream")
+    __slots__ = ("_done", "_drawn", "_last", "_spin", "_tracker", "delay", "interval", "stream")
 
     def __init__(
         self, stream: TextIO | None = None, *, delay: float = 1.0, interval: float = 0.1
@@ -32,6 +32,7 @@ class ProgressLine:
         self.interval = interval
         self._tracker = Tracker()
         self._drawn = False
+        self._done = False  # the outcome is written: work left in the background is not
         self._last = 0.0
         self._spin = 0
 
@@ -41,7 +42,12 @@ class ProgressLine:
     def __call__(self, event: Event) -> None:
         tracker = self._tracker
         tracker.update(event)
+        if self._done:
+            return
         ended = len(event.path) == 1 and tracker.state.ended
+        if ended and not self._drawn:
+            self._done = True  # a quick run: nothing was shown, nothing to close
+            return
         first = tracker.first if tracker.first is not None else event.time
         if not self._drawn and event.time - first < self.delay:
             return
@@ -74,4 +80,5 @@ class ProgressLine:
         text = (spinner + self.line())[:width]
         self.stream.write("\r\x1b[K" + text + ("\n" if ended else ""))
         self.stream.flush()
-        self._drawn = not ended
+        self._drawn = True
+        self._done = ended

@@ -429,7 +429,11 @@ class Trace:
             status = "running"
         else:
             status = "ran"
-        return Mark(tuple(lines), status, "\n".join(tooltip))
+        numbers: tuple[int, ...] = ()
+        if frame.op is not None and frame.parent is not None:
+            own = self.ops.get((frame.parent.key, frame.op.name))
+            numbers = tuple(own.numbers) if own is not None else ()
+        return Mark(tuple(lines), status, "\n".join(tooltip), numbers)
 
     def travelled(self, frame: Frame, connection: Connection) -> bool | None:
         """True when the run certainly sent messages along `connection`, False when it

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from diagram_support import CALCULATOR, ROOT
 
-import crossflow as cf
-
 REGISTRY = "examples.calculator:registry"
 
 
@@ -190,23 +188,9 @@ def test_usage_errors_exit_2(args: list[str], message: str | None) -> None:
     assert message in result.stderr
 
 
-RENDERS = hasattr(cf.Workflow, "to_mermaid")
-
-
-@pytest.mark.skipif(RENDERS, reason="workflows can draw themselves: render is available")
-def test_render_is_not_available_yet() -> None:
-    """Until workflows can draw themselves, `render` is a usage error that says so."""
-    result = crossflow("render", str(CALCULATOR / "multiply_by_3.json"), "--format", "mermaid")
-    assert result.returncode == 2
-    assert "crossflow render is not available yet" in result.stderr
-
-
-@pytest.mark.skipif(
-    not RENDERS, reason="workflows cannot draw themselves yet (Workflow.to_mermaid/to_dot/to_svg)"
-)
 @pytest.mark.parametrize("fmt", ["mermaid", "dot", "svg"])
 def test_render_writes_a_picture(fmt: str, tmp_path: Path) -> None:
-    """`render` writes the workflow's picture in the format asked for."""
+    """`render` writes the workflow's picture in the format asked for (API §7, §8)."""
     out = tmp_path / f"picture.{fmt}"
     result = crossflow(
         "render",
@@ -219,4 +203,20 @@ def test_render_writes_a_picture(fmt: str, tmp_path: Path) -> None:
         REGISTRY,
     )
     assert result.returncode == 0, result.stderr
-    assert out.read_text(encoding="utf-8").strip()
+    picture = out.read_text(encoding="utf-8")
+    expected = {"mermaid": "flowchart TB", "dot": "digraph ", "svg": "<svg "}[fmt]
+    assert picture.startswith(expected)
+    if fmt == "svg":
+        import xml.etree.ElementTree as ET
+
+        ET.fromstring(picture)  # well-formed
+
+
+def test_render_prints_to_stdout() -> None:
+    """`render` without `-o` prints the picture."""
+    result = crossflow(
+        "render", str(CALCULATOR / "multiply_by_3.json"), "--format", "mermaid", "--registry",
+        REGISTRY,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("flowchart TB")

@@ -96,7 +96,9 @@ def test_ports_label_their_edges_without_overlapping() -> None:
 def test_a_workflow_used_twice_is_drawn_once_in_full() -> None:
     """A workflow used as a node in two places is drawn in full the first time and as a
     box naming it after that."""
-    inner = cf.Workflow.build(lambda s, b: b.chain(s.start).map(str).connect(s.terminate), name="inner")
+    inner = cf.Workflow.build(
+        lambda s, b: b.chain(s.start).map(str).connect(s.terminate), name="inner"
+    )
     outer = cf.Workflow.build(
         lambda s, b: b.chain(s.start).then(inner).then(inner).connect(s.terminate), name="outer"
     )
@@ -123,8 +125,7 @@ def nested(depth: int, width: int) -> cf.Workflow[int, int]:
     def level(d: int) -> typing.Callable[[cf.Scope[int, int], cf.Builder], None]:
         def build(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
             branches = [
-                (lambda ch: ch.map(lambda x: x).connect(scope.terminate))
-                for _ in range(width)
+                (lambda ch: ch.map(lambda x: x).connect(scope.terminate)) for _ in range(width)
             ]
             c = builder.chain(scope.start)
             if d:

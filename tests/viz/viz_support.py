@@ -16,8 +16,8 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 # ----------------------------------------------------------------------------- Mermaid
 
 MERMAID_LABEL = r'"(?:[^"#<>&;|\\`]|#\d+;|<br/>)*"'  # entity codes for everything with a meaning
-SHAPE_OPEN = r'(?:\(\[|\[\(|\{\{|\[/|\[\\|\[\[|\[|\(|>)'
-SHAPE_CLOSE = r'(?:\]\)|\)\]|\}\}|\\\]|/\]|\]\]|\]|\))'
+SHAPE_OPEN = r"(?:\(\[|\[\(|\{\{|\[/|\[\\|\[\[|\[|\(|>)"
+SHAPE_CLOSE = r"(?:\]\)|\)\]|\}\}|\\\]|/\]|\]\]|\]|\))"
 NODE = re.compile(rf"^\s*(n\d+){SHAPE_OPEN}({MERMAID_LABEL}){SHAPE_CLOSE}$")
 SUBGRAPH = re.compile(rf"^\s*subgraph (s\d+)\[({MERMAID_LABEL})\]$")
 EDGE = re.compile(rf"^\s*([ns]\d+) (-->|-\.->)(?:\|({MERMAID_LABEL})\|)? ([ns]\d+)$")
@@ -171,7 +171,9 @@ def check_svg(text: str) -> ET.Element:
     return root
 
 
-def inside(point: tuple[float, float], box: tuple[float, float, float, float], margin: float) -> bool:
+def inside(
+    point: tuple[float, float], box: tuple[float, float, float, float], margin: float
+) -> bool:
     """Whether `point` lies inside `box` (x, y, w, h), more than `margin` from its border."""
     x, y = point
     bx, by, bw, bh = box
@@ -227,7 +229,12 @@ def overlaps(layout: Layout) -> list[str]:
     for members in by_frame.values():
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
-                if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]:
+                if (
+                    a[0] < b[0] + b[2]
+                    and b[0] < a[0] + a[2]
+                    and a[1] < b[1] + b[3]
+                    and b[1] < a[1] + a[3]
+                ):
                     problems.append(f"{a[4]} overlaps {b[4]}")
     return problems
 
