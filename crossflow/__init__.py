@@ -48,6 +48,7 @@ from ._errors import IncompatibleLayout as IncompatibleLayout
 from ._errors import InvalidArgument as InvalidArgument
 from ._errors import OutputAlreadyConnected as OutputAlreadyConnected
 from ._errors import StaleBufferKey as StaleBufferKey
+from ._errors import UnawaitedCoroutine as UnawaitedCoroutine
 from ._errors import UncopyableMessage as UncopyableMessage
 from ._errors import UnreachableWarning as UnreachableWarning
 from ._errors import WorkflowCancelled as WorkflowCancelled
@@ -179,6 +180,7 @@ __all__ = (
     "TrimBranchSettings",
     "TrimSettings",
     "Trimming",
+    "UnawaitedCoroutine",
     "UncopyableMessage",
     "Unreachable",
     "UnreachableWarning",

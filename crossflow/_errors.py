@@ -9,6 +9,7 @@ Every exception that crossflow raises derives from `CrossflowError`::
     │   └── CircularCollectError   two collects lie upstream of each other in one scope
     ├── InvalidArgument            a bad argument (also a `TypeError`)
     ├── UncopyableMessage          a fork or join had to copy a message that cannot be copied
+    ├── UnawaitedCoroutine         a plain function returned a coroutine
     └── WorkflowCancelled          a run ended without a response; carries `.cancellation`
 
     CrossflowWarning (a UserWarning): failures that could not be raised, never dropped
@@ -193,6 +194,15 @@ class UncopyableMessage(CrossflowError, TypeError):
     socket, an open file or a database connection cannot be deep-copied: the operation
     fails (a `ServiceFailed` cancellation naming it) instead of passing a broken copy on.
     The original error of `copy.deepcopy` is the `__cause__`.
+    """
+
+
+class UnawaitedCoroutine(CrossflowError, TypeError):
+    """A plain (blocking) function returned a coroutine instead of its response.
+
+    It called an async function without awaiting it. The step fails (a `ServiceFailed`
+    cancellation naming it) rather than passing the coroutine on as its response. Make
+    the step an `async def` that awaits, or pass the async function itself.
     """
 
 

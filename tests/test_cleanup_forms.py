@@ -14,8 +14,6 @@ import pytest
 import crossflow as cf
 from crossflow.testing import assert_cancelled, assert_completes
 
-RUNTIME_PENDING = pytest.mark.xfail(strict=True, reason="runtime support pending")
-
 
 def none(_: object) -> None:
     return None
@@ -227,7 +225,6 @@ def recording(received: list[Any]) -> Any:
     return record
 
 
-@RUNTIME_PENDING
 async def test_a_one_line_cleanup_receives_the_ending_on_cancel() -> None:
     """`on_cancel(buf, undo)`: `undo` is called once with a `cf.Ending` whose
     cancellation is the session's and whose key reads the buffer (S6.1, S6.2)."""
@@ -243,7 +240,6 @@ async def test_a_one_line_cleanup_receives_the_ending_on_cancel() -> None:
     assert items == [7]
 
 
-@RUNTIME_PENDING
 async def test_a_one_line_cleanup_receives_the_ending_on_terminate() -> None:
     """`on_terminate(buf, record)`: the `cf.Ending` says the session terminated
     (`cancellation is None`) and its key reads the buffer (S6.2)."""
@@ -266,7 +262,6 @@ async def test_a_one_line_cleanup_receives_the_ending_on_terminate() -> None:
     assert items == [3]
 
 
-@RUNTIME_PENDING
 async def test_the_ending_holds_keys_in_the_shape_of_the_buffers() -> None:
     """A dict of buffers gives a dict of keys in `ending.keys`, `()` gives `()`, and
     `on_cleanup` runs one-line cleanups for both endings (S6.1, API §5)."""
@@ -297,7 +292,6 @@ async def test_the_ending_holds_keys_in_the_shape_of_the_buffers() -> None:
     assert shapes == [(), ["oven", "pans"]]
 
 
-@RUNTIME_PENDING
 @pytest.mark.parametrize("kind", ["service", "workflow"])
 async def test_a_service_or_workflow_cleanup_receives_the_ending(kind: str) -> None:
     """A `cf.Service` (async here) or a `cf.Workflow` given as the cleanup is called once
@@ -318,7 +312,6 @@ async def test_a_service_or_workflow_cleanup_receives_the_ending(kind: str) -> N
     assert isinstance(received[0], cf.Ending) and received[0].cancelled
 
 
-@RUNTIME_PENDING
 async def test_a_build_function_with_ending_true_receives_the_ending() -> None:
     """`on_cancel(buf, build_fn, ending=True)`: the cleanup workflow's request is the
     `cf.Ending` instead of the keys (API §5)."""

@@ -590,3 +590,46 @@ async def test_start_leaves_no_reference_cycle(how: str) -> None:
     finally:
         gc.enable()
     assert found == 0
+
+
+# --------------------------------------------------------------------------- unawaited
+
+
+async def later(x: int) -> int:
+    await anyio.lowlevel.checkpoint()
+    return x
+
+
+@pytest.mark.parametrize("events", [True, False])
+@pytest.mark.parametrize("where", ["chain", "end", "streams"])
+async def test_a_plain_function_returning_a_coroutine_fails_clearly(
+    events: bool, where: str
+) -> None:
+    """A plain function that calls an async function without awaiting it fails its step
+    with cf.UnawaitedCoroutine; no coroutine is passed on, none is left never awaited."""
+
+    def forgetful(x: int) -> Any:
+        return later(x)  # the newcomer's mistake: no await
+
+    @cf.service(streams={"s": int})
+    def forgetful_streams(x: int, *, streams: cf.Streams) -> Any:
+        return later(x)
+
+    def build(s: cf.Scope[int, Any], b: cf.Builder) -> None:
+        if where == "chain":
+            b.chain(s.start).map(forgetful).connect(s.terminate)
+        elif where == "streams":
+            b.chain(s.start).then(forgetful_streams).connect(s.terminate)
+        else:
+            b.chain(s.start).fork_clone(
+                lambda c: c.map(forgetful).dispose(),
+                lambda c: c.then(later).connect(s.terminate),
+            )
+
+    wf = cf.Workflow.build(build, name="unawaited")
+    with anyio.fail_after(5), pytest.raises(cf.WorkflowCancelled) as caught:
+        await wf.run(1, events=events)
+    cause = caught.value.cancellation.cause
+    assert isinstance(cause, cf.ServiceFailed)
+    assert isinstance(cause.error, cf.UnawaitedCoroutine)
+    assert "without awaiting" in str(cause.error)

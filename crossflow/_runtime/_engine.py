@@ -38,6 +38,7 @@ from .._causes import (
     Unreachable,
     UserCancelled,
 )
+from .._ending import Ending
 from .._graph import Kind
 from .._keys import BufferKey
 from .._policy import CancellationPolicy
@@ -601,7 +602,9 @@ class Engine:
         for cleanup in session.plan.cleanups:
             if cleanup.when == "cleanup" or (cleanup.when == "terminate") is terminated:
                 keys = self.make_keys(session, cleanup.shape, cleanup.names, cleanup.buffers, -1)
-                self.open(cleanup.graph, keys, session, -1)
+                # a one-line cleanup (or `ending=True`) also sees how the session ended
+                request = Ending(keys, session.cancellation) if cleanup.ending else keys
+                self.open(cleanup.graph, request, session, -1)
                 started = True
         if started:
             if session.plan.cleanup_timeout is not None:

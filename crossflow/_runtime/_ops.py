@@ -6,6 +6,7 @@ import copy
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from time import monotonic
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from .._causes import (
@@ -17,7 +18,7 @@ from .._causes import (
     Triggered,
     UnusedStreams,
 )
-from .._errors import UncopyableMessage
+from .._errors import UnawaitedCoroutine, UncopyableMessage
 from .._graph import Graph, Kind, Op
 from .._results import Err, Ok
 from .._services import Streams, StreamSender
@@ -60,6 +61,18 @@ def clone_or_error(msg: Any, name: str, what: str, fix: str) -> tuple[Any, Excep
         return None, failure
 
 
+def unawaited(name: str, result: Any = None) -> UnawaitedCoroutine:
+    """The error of a plain function that returned a coroutine instead of a response."""
+    if result is not None:
+        result.close()  # it will never run; closing it avoids a "never awaited" warning
+    return UnawaitedCoroutine(
+        f"{name} is a plain function but returned a coroutine: it called an async function "
+        "without awaiting it, so the coroutine would have been passed on as the response. "
+        f"Make {name} an `async def` that awaits it, or pass the async function itself as "
+        "the step."
+    )
+
+
 def _type_error(name: str, expected: str, msg: Any) -> TypeError:
     return TypeError(
         f"{name} expects {expected}, got {safe_repr(msg)} of type {type(msg).__name__}"
@@ -88,7 +101,9 @@ def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Hand
 
             def call_to_nowhere(engine: Engine, s: Session, msg: Any) -> None:
                 try:
-                    fn(msg)
+                    result = fn(msg)
+                    if result.__class__ is CoroutineType:
+                        raise unawaited(name, result)
                 except BaseException as error:
                     engine.fail(s, index, error)
 
@@ -115,10 +130,13 @@ def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Hand
                 name: str = name,
                 clock: Callable[[], float] = monotonic,
                 inline: type = Inline,
+                coroutine: type = CoroutineType,
             ) -> None:
                 started = clock()
                 try:
                     result = fn(msg)
+                    if result.__class__ is coroutine:
+                        raise unawaited(name, result)
                 except BaseException as error:
                     log = engine.log
                     assert log is not None  # invariant: recording handlers run when recording
@@ -146,9 +164,12 @@ def make_handler(graph: Graph, op: Op, plan: Plan, record: bool = False) -> Hand
             useful: bool = useful,
             collects: tuple[int, ...] = collects,
             index: int = index,
+            coroutine: type = CoroutineType,
         ) -> None:
             try:
                 result = fn(msg)
+                if result.__class__ is coroutine:
+                    raise unawaited(name, result)
             except BaseException as error:
                 engine.fail(s, index, error)
                 return
@@ -463,6 +484,8 @@ def _call_with_streams(
         }
         try:
             result = fn(msg, streams=Streams(senders))
+            if result.__class__ is CoroutineType:
+                raise unawaited(name, result)
         except BaseException as error:
             engine.fail(s, index, error)
             return
