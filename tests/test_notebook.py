@@ -37,7 +37,8 @@ def _readme_example() -> tuple[str, str]:
 @pytest.mark.slow
 def test_a_notebook_runs_the_readme_example_on_both_backends(tmp_path: Path) -> None:
     """The README's example pasted into a notebook's first cell prints what it promises,
-    and so does `run_sync(backend="trio")`; a cancelled session raises
+    and so does `run_sync(backend="trio")`, and examples/quickstart.py pasted into a cell
+    (as the tutorial says); a cancelled session raises
     `WorkflowCancelled` in the cell with its cause and the service's exception as its
     `__cause__`; `await wf.run(...)` works in a cell, and `run_sync` in a cell that also
     awaits; the session sees the cell's context variables; no worker thread is left
@@ -63,6 +64,7 @@ def test_a_notebook_runs_the_readme_example_on_both_backends(tmp_path: Path) -> 
             """
         ),
         "refuse.run_sync(5)",
+        (ROOT / "examples" / "quickstart.py").read_text(encoding="utf-8"),
         "print(await pie.run(1))",
         "import anyio\nawait anyio.sleep(0)\nprint(pie.run_sync(2, backend='trio'))",
         textwrap.dedent(
@@ -85,16 +87,17 @@ def test_a_notebook_runs_the_readme_example_on_both_backends(tmp_path: Path) -> 
     notebook = execute_notebook(make_notebook(*cells), tmp_path, allow_errors=True)
     outputs = [cell.outputs for cell in notebook.cells]
     errors = [error(o) for o in outputs]
-    assert [e and e[0] for e in errors] == [None, None, "WorkflowCancelled", None, None, None]
+    assert [e and e[0] for e in errors] == [None, None, "WorkflowCancelled"] + [None] * 4
     assert stdout(outputs[0]) == f"{promised}\n{promised}\n"
     assert stdout(outputs[1]) == (
         "asyncio ServiceFailed ValueError('2 bruised apples')\n"
         "trio ServiceFailed ValueError('2 bruised apples')\n"
     )
     assert "5 bruised apples" in errors[2][1]  # type: ignore[index]
-    assert stdout(outputs[3]) == "An apple pie with 4 slices\n"
-    assert stdout(outputs[4]) == "An apple pie with 8 slices\n"
-    assert stdout(outputs[5]) == "the notebook the notebook\n[]\n"
+    assert stdout(outputs[3]) == f"{promised}\n"
+    assert stdout(outputs[4]) == "An apple pie with 4 slices\n"
+    assert stdout(outputs[5]) == "An apple pie with 8 slices\n"
+    assert stdout(outputs[6]) == "the notebook the notebook\n[]\n"
 
 
 # --------------------------------------------------------------------------- interrupts

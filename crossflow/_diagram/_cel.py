@@ -1,6 +1,6 @@
 """`transform` operations: CEL expressions over the message, bound to `request`.
 
-CEL comes from the optional `cel` extra (`pip install 'crossflow[cel]'`, the
+CEL comes from the optional `cel` extra (`pip install 'crossflow-py[cel]'`, the
 `common-expression-language` package); without it a diagram that uses `transform`
 has a problem saying so, and everything else still works.
 """
@@ -30,7 +30,7 @@ def compile_expression(expression: str) -> Callable[[Any], Any]:
     except ImportError:
         raise CelUnavailable(
             f"transform needs CEL, which is an optional extra: install it with "
-            f"`pip install 'crossflow[{EXTRA}]'` (it brings the {PACKAGE} package)"
+            f"`pip install 'crossflow-py[{EXTRA}]'` (it brings the {PACKAGE} package)"
         ) from None
     try:
         program = cel.compile(expression)

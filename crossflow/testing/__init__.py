@@ -12,7 +12,8 @@
   `failure_points` draw those points in your own property tests (`run_at`);
 * `run_skipping_time` / `virtual_clock`: hours of delays and timeouts in milliseconds.
 
-Importing this package needs `hypothesis` (`pip install hypothesis`).
+Importing this package needs `hypothesis`: install crossflow with the `testing` extra
+(`pip install 'crossflow-py[testing]'`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ Example:
         assert drawn.probe.open_activations() == []
     ```
 
-This module needs `hypothesis` (`pip install hypothesis`).
+This module needs `hypothesis`: install crossflow with the `testing` extra
+(`pip install 'crossflow-py[testing]'`).
 """
 
 from __future__ import annotations

@@ -308,7 +308,7 @@ def test_transform_without_the_cel_extra(
     doc = diagram({"t": {"type": "transform", "cel": "1", "next": TERMINATE}}, "t")
     assert messages(doc, registry) == [
         "/ops/t: transform needs CEL, which is an optional extra: install it with `pip "
-        "install 'crossflow[cel]'` (it brings the common-expression-language package)"
+        "install 'crossflow-py[cel]'` (it brings the common-expression-language package)"
     ]
 
 
