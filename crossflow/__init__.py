@@ -12,11 +12,6 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from ._buffers import BufferSettings as BufferSettings
 from ._builder import Builder as Builder
-from ._builder import ForkClone as ForkClone
-from ._builder import ForkOption as ForkOption
-from ._builder import ForkResult as ForkResult
-from ._builder import SplitOutputs as SplitOutputs
-from ._builder import Unzip as Unzip
 from ._causes import Branching as Branching
 from ._causes import Cancellation as Cancellation
 from ._causes import CancellationCause as CancellationCause
@@ -70,6 +65,7 @@ from ._model import CollectSettings as CollectSettings
 from ._model import Connection as Connection
 from ._model import DelaySettings as DelaySettings
 from ._model import FilterSettings as FilterSettings
+from ._model import ForkCloneSettings as ForkCloneSettings
 from ._model import GateSettings as GateSettings
 from ._model import Graph as Graph
 from ._model import JoinSettings as JoinSettings
@@ -82,6 +78,11 @@ from ._model import SplitSettings as SplitSettings
 from ._model import StreamOutSettings as StreamOutSettings
 from ._model import TrimBranchSettings as TrimBranchSettings
 from ._model import TrimSettings as TrimSettings
+from ._operation_handles import ForkClone as ForkClone
+from ._operation_handles import ForkOption as ForkOption
+from ._operation_handles import ForkResult as ForkResult
+from ._operation_handles import SplitOutputs as SplitOutputs
+from ._operation_handles import Unzip as Unzip
 from ._policy import CancellationPolicy as CancellationPolicy
 from ._results import Err as Err
 from ._results import Ok as Ok
@@ -89,11 +90,11 @@ from ._results import Result as Result
 from ._runtime._handle import Session as Session
 from ._runtime._handle import SessionStreams as SessionStreams
 from ._services import Service as Service
-from ._services import Streams as Streams
-from ._services import StreamSender as StreamSender
 from ._services import service as service
 from ._settings import ScopeSettings as ScopeSettings
 from ._state import SessionState as SessionState
+from ._streams import Streams as Streams
+from ._streams import StreamSender as StreamSender
 from ._version import __version__ as __version__
 from ._viz._progress import OperationProgress as OperationProgress
 from ._viz._progress import Progress as Progress
@@ -135,6 +136,7 @@ __all__ = (
     "FilterSettings",
     "Filtered",
     "ForkClone",
+    "ForkCloneSettings",
     "ForkOption",
     "ForkResult",
     "GateSettings",

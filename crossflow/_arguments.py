@@ -85,6 +85,11 @@ def check_stream_types(streams: object, where: str) -> dict[str, Any]:
                 f"{where}: stream names must be identifiers, got {shown(key)}; a stream is "
                 "reached by attribute (streams.progress), so its name must be one"
             )
+        if key == "out":
+            raise InvalidArgument(
+                f"{where}: a stream cannot be called 'out': in `workflow.graph` that is the "
+                "name of the node's own output port. Choose another name, such as 'sent'."
+            )
         if not is_type_form(kind):
             hint = " (give the class itself, not its name)" if isinstance(kind, str) else ""
             raise InvalidArgument(

@@ -6,19 +6,23 @@ from collections.abc import Callable, Coroutine, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final, overload
 
 from ._arguments import check_name, shown
-from ._builder import Builder, SplitOutputs, check_min_max
 from ._callables import callable_name, check_callable, check_one_argument, is_async_callable
+from ._checks import check_min_max
 from ._errors import BuildError, InvalidArgument
-from ._graph import Kind
 from ._handles import Buffer, InputSlot, Node, Output, Scope, TrimBranch
+from ._model import FilterMode
 from ._policy import CancellationPolicy
 from ._providers import classify, provider_kind
 from ._results import Err, Ok
-from ._services import Service
 from ._text import safe_repr
 
 if TYPE_CHECKING:
+    from ._builder import Builder
+    from ._draft import Draft
     from ._keys import BufferKey
+    from ._operation_handles import SplitOutputs
+    from ._providers import ProviderSpec
+    from ._services import Service
     from ._settings import ScopeSettings
     from ._workflow import Workflow
 
@@ -42,10 +46,10 @@ class Chain(Generic[T_co]):
     to send messages to several places, fork them (`fork_clone`, `branch_clone`).
     """
 
-    __slots__ = ("_builder", "_output", "_size")
+    __slots__ = ("_draft", "_output", "_size")
 
-    def __init__(self, builder: Builder, output: Output[T_co], size: int | None = None) -> None:
-        self._builder = builder
+    def __init__(self, draft: Draft, output: Output[T_co], size: int | None = None) -> None:
+        self._draft = draft
         self._output = output
         self._size = size  # known tuple length of the messages, for unzip
 
@@ -54,26 +58,40 @@ class Chain(Generic[T_co]):
 
     # ------------------------------------------------------------------ internals
 
-    def _op(self, kind: Kind, ports: list[str], name: str | None = None, **fields: Any) -> int:
-        b = self._builder
-        b._check_open()
-        b._check_free(self._output)
-        index = b._add(kind, name, ports, **fields)
-        b._link(self._output, index)
+    def _attach(self, add: Callable[[], int]) -> int:
+        """Feed this chain into the operation `add` creates (after checking that this
+        chain's output is still free); return its position."""
+        d = self._draft
+        d.check_open()
+        d.check_free(self._output)
+        index = add()
+        d.link(self._output, index)
         return index
 
     def _next(self, index: int, port: int = 0, size: int | None = None) -> Chain[Any]:
-        return Chain(self._builder, Output(self._builder, index, port), size)
+        return Chain(self._draft, Output(self._draft, index, port), size)
 
     def _through(self, make: Callable[[], Node[Any, Any]]) -> Chain[Any]:
         """Feed this chain into the node `make` creates; continue from its output."""
-        self._builder._check_free(self._output)
+        self._draft.check_free(self._output)
         node = make()
-        self._builder._link(self._output, node.input._op)
-        return Chain(self._builder, node.output)
+        self._draft.link(self._output, node.input._op)
+        return Chain(self._draft, node.output)
 
-    def _filter(self, mode: str, fn: Callable[[Any], Any] | None = None) -> Chain[Any]:
-        return self._next(self._op(Kind.FILTER, ["passed"], None, fn=fn, params={"mode": mode}))
+    def _filter(self, mode: FilterMode, fn: Callable[[Any], Any] | None = None) -> Chain[Any]:
+        return self._next(self._attach(lambda: self._draft.add_filter(mode, fn)))
+
+    def _node(
+        self, provider: object, name: object, cancellation: object
+    ) -> tuple[Node[Any, Any], ProviderSpec]:
+        d = self._draft
+        d.check_open()
+        given = check_name(name, "chain.then(name=...)")
+        d.check_free(self._output)
+        spec = classify(provider, "chain.then()")
+        index, node = d.add_node(spec, given, cancellation, "chain.then()")
+        d.link(self._output, index)
+        return node, spec
 
     # ------------------------------------------------------------------ ending
 
@@ -92,11 +110,11 @@ class Chain(Generic[T_co]):
             OutputAlreadyConnected: this chain's output was already used.
             IncompatibleLayout: `input_slot` belongs to another workflow or scope.
         """
-        self._builder._connect(self._output, input_slot, "chain.connect(input_slot)")
+        self._draft.connect(self._output, input_slot, "chain.connect(input_slot)")
 
     def dispose(self) -> None:
         """End the chain; its messages are discarded on purpose (no disposal is recorded)."""
-        self._builder._discard(self._output)
+        self._draft.discard(self._output)
 
     # ------------------------------------------------------------------ nodes
 
@@ -150,9 +168,8 @@ class Chain(Generic[T_co]):
             InvalidArgument: `provider` is not callable, or is a coroutine object; a
                 `cancellation` other than `WAIT` for a blocking service.
         """
-        node = self.then_node(provider, name=name, cancellation=cancellation)
-        spec = self._builder._graph.ops[node.output._op].provider
-        return Chain(self._builder, node.output, spec.tuple_size if spec else None)
+        node, spec = self._node(provider, name, cancellation)
+        return Chain(self._draft, node.output, spec.tuple_size)
 
     @overload
     def then_node(
@@ -194,14 +211,7 @@ class Chain(Generic[T_co]):
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
     ) -> Node[Any, Any]:
         """Like `then`, but return the `Node`, to reach its stream outputs."""
-        b = self._builder
-        b._check_open()
-        given = check_name(name, "chain.then(name=...)")
-        b._check_free(self._output)
-        spec = classify(provider, "chain.then()")
-        index, node = b._node_from_spec(spec, given, cancellation, "chain.then()")
-        b._link(self._output, index)
-        return node
+        return self._node(provider, name, cancellation)[0]
 
     @overload
     def map(
@@ -246,15 +256,15 @@ class Chain(Generic[T_co]):
                 that takes one argument: use `chain.then` for that, or an `async def`
                 function), or `name`, `settings` or `streams` has the wrong type.
         """
-        b = self._builder
-        b._check_open()
-        b._check_free(self._output)
+        d = self._draft
+        d.check_open()
+        d.check_free(self._output)
         where = "chain.then_scope()"
         hint = "To run it on every message, use chain.then({name})."
-        spec = b._scope_spec(build_fn, name, settings, streams, where, hint)
-        index, node = b._node_from_spec(spec, spec.name, cancellation, where, reserved=True)
-        b._link(self._output, index)
-        return Chain(b, node.output)
+        spec = d.nested_scope(build_fn, name, settings, streams, where, hint)
+        index, node = d.add_node(spec, spec.name, cancellation, where, reserved=True)
+        d.link(self._output, index)
+        return Chain(d, node.output)
 
     # ------------------------------------------------------------------ forks
 
@@ -271,7 +281,7 @@ class Chain(Generic[T_co]):
             )
         for fn in build_fns:
             _check_brancher(fn, "chain.fork_clone()")
-        index = self._op(Kind.FORK_CLONE, [f"branch{i}" for i in range(len(build_fns))])
+        index = self._attach(lambda: self._draft.add_fork_clone(len(build_fns)))
         return tuple(fn(self._next(index, i, self._size)) for i, fn in enumerate(build_fns))
 
     def branch_clone(self, build_fn: Callable[[Chain[T_co]], object]) -> Chain[T_co]:
@@ -282,7 +292,7 @@ class Chain(Generic[T_co]):
         _check_brancher(build_fn, "chain.branch_clone()")
         # the branch is declared first, so it gets its copy first (S8.1); the chain
         # continues with the original message
-        index = self._op(Kind.FORK_CLONE, ["branch", "continued"], params={"original": 1})
+        index = self._attach(lambda: self._draft.add_fork_clone(2, original=1))
         build_fn(self._next(index, 0, self._size))
         return self._next(index, 1, self._size)
 
@@ -318,7 +328,7 @@ class Chain(Generic[T_co]):
         function's return annotation.
         """
         size = self._unzip_size(n, "chain.unzip()")
-        index = self._op(Kind.UNZIP, [f"element{i}" for i in range(size)])
+        index = self._attach(lambda: self._draft.add_unzip(size))
         return tuple(self._next(index, i) for i in range(size))
 
     def fork_unzip(self, *build_fns: Callable[[Chain[Any]], R]) -> tuple[R, ...]:
@@ -344,7 +354,7 @@ class Chain(Generic[T_co]):
         """
         _check_brancher(ok, "chain.fork_result(ok=...)")
         _check_brancher(err, "chain.fork_result(err=...)")
-        index = self._op(Kind.FORK_RESULT, ["ok", "err"])
+        index = self._attach(self._draft.add_fork_result)
         return ok(self._next(index, 0)), err(self._next(index, 1))
 
     def branch_for_err(
@@ -352,7 +362,7 @@ class Chain(Generic[T_co]):
     ) -> Chain[A]:
         """Build a branch for `Err.error`; continue the chain with `Ok.value`."""
         _check_brancher(build_fn, "chain.branch_for_err()")
-        index = self._op(Kind.FORK_RESULT, ["ok", "err"])
+        index = self._attach(self._draft.add_fork_result)
         build_fn(self._next(index, 1))
         return self._next(index, 0)
 
@@ -367,7 +377,7 @@ class Chain(Generic[T_co]):
         """
         _check_brancher(some, "chain.fork_option(some=...)")
         _check_brancher(none, "chain.fork_option(none=...)")
-        index = self._op(Kind.FORK_OPTION, ["some", "none"])
+        index = self._attach(self._draft.add_fork_option)
         return some(self._next(index, 0)), none(self._next(index, 1))
 
     def branch_for_none(
@@ -375,7 +385,7 @@ class Chain(Generic[T_co]):
     ) -> Chain[A]:
         """Build a branch for `None`; continue the chain with every other value."""
         _check_brancher(build_fn, "chain.branch_for_none()")
-        index = self._op(Kind.FORK_OPTION, ["some", "none"])
+        index = self._attach(self._draft.add_fork_option)
         build_fn(self._next(index, 1))
         return self._next(index, 0)
 
@@ -422,11 +432,11 @@ class Chain(Generic[T_co]):
 
         An explicit cancel keeps the scope alive while it can be reached (S2.2).
         """
-        self._op(Kind.CANCEL, [], params={"quiet": False})
+        self._attach(lambda: self._draft.add_cancel(False))
 
     def then_quiet_cancel(self) -> None:
         """Like `then_cancel`, with `Triggered(value=None)`."""
-        self._op(Kind.CANCEL, [], params={"quiet": True})
+        self._attach(lambda: self._draft.add_cancel(True))
 
     def trigger(self) -> Chain[None]:
         """Replace every message with `None`."""
@@ -458,12 +468,12 @@ class Chain(Generic[T_co]):
                 f"chain.delay({seconds!r}): the delay must be a finite number of seconds >= 0"
             )
         given = check_name(name, "chain.delay(name=...)")
-        index = self._op(Kind.DELAY, ["output"], given, params={"seconds": float(seconds)})
+        index = self._attach(lambda: self._draft.add_delay(seconds, given))
         return self._next(index)
 
     def spread(self: Chain[Iterable[A]]) -> Chain[A]:
         """Send one message per element of each iterable; an empty one records `EmptySpread`."""
-        return self._next(self._op(Kind.SPREAD, ["element"]))
+        return self._next(self._attach(self._draft.add_spread))
 
     def collect(self, min: int = 0, max: int | None = None) -> Chain[list[T_co]]:
         """Gather messages into lists (S5).
@@ -478,7 +488,9 @@ class Chain(Generic[T_co]):
             BuildError: `min > max`.
         """
         check_min_max(min, max, "chain.collect()")
-        return self._next(self._op(Kind.COLLECT, ["collected"], params={"min": min, "max": max}))
+        return self._next(
+            self._attach(lambda: self._draft.add_collect(min, max, "chain.collect()"))
+        )
 
     def collect_all(self) -> Chain[list[T_co]]:
         """`collect(min=0, max=None)`: everything, once upstream falls quiet."""
@@ -490,9 +502,9 @@ class Chain(Generic[T_co]):
 
     def split_outputs(self, keys: Iterable[Hashable] = (), sequence: int = 0) -> SplitOutputs:
         """End the chain in a split; returns its outputs (`.key(k)`, `.seq(i)`, `.remaining`)."""
-        self._builder._check_free(self._output)
-        split = self._builder.create_split(keys, sequence)
-        self._builder._link(self._output, split._op)
+        self._draft.check_free(self._output)
+        split = self._draft.add_split(keys, sequence, "create_split()")
+        self._draft.link(self._output, split._op)
         return split
 
     def split(
@@ -506,21 +518,15 @@ class Chain(Generic[T_co]):
 
     def then_push(self: Chain[A], buffer: Buffer[A]) -> Chain[None]:
         """Push every message into `buffer`; the chain continues with `None` (S7.1)."""
-        b = self._builder
-        b._check_open()
-        op, _ = b._buffer_op(buffer, "chain.then_push()", False)
-        index = self._op(Kind.PUSH, ["pushed"], None, params={"buffer": op})
-        return self._next(index)
+        d = self._draft
+        d.check_open()
+        d.buffer_op(buffer, "chain.then_push()", False)  # checked before anything is added
+        return self._next(self._attach(lambda: d.add_push(buffer, "chain.then_push()")))
 
     def _access(self, buffers: Any, with_msg: bool, where: str) -> Chain[Any]:
-        shape, names, ops, _ = self._builder._buffer_set(buffers, where)
-        index = self._op(
-            Kind.ACCESS,
-            ["accessed"],
-            "access",
-            params={"buffers": ops, "shape": shape, "names": names, "with_msg": with_msg},
-        )
-        return self._next(index)
+        d = self._draft
+        d.buffer_set(buffers, where)  # checked before anything is added
+        return self._next(self._attach(lambda: d.add_access(buffers, with_msg, where)))
 
     @overload
     def with_access(self, buffers: Buffer[A]) -> Chain[tuple[T_co, BufferKey[A]]]: ...
@@ -564,13 +570,13 @@ class Chain(Generic[T_co]):
 
     def then_gate_open(self, buffers: Any) -> Chain[T_co]:
         """Open the gates of `buffers`, then pass the message on unchanged (S7.3)."""
-        b = self._builder
-        return self._through(lambda: b._gate(buffers, True, "chain.then_gate_open()"))
+        d = self._draft
+        return self._through(lambda: d.add_gate(buffers, True, "chain.then_gate_open()"))
 
     def then_gate_close(self, buffers: Any) -> Chain[T_co]:
         """Close the gates of `buffers`, then pass the message on unchanged (S7.4)."""
-        b = self._builder
-        return self._through(lambda: b._gate(buffers, False, "chain.then_gate_close()"))
+        d = self._draft
+        return self._through(lambda: d.add_gate(buffers, False, "chain.then_gate_close()"))
 
     def then_trim(self, *branches: TrimBranch) -> Chain[T_co]:
         """Clean up the operations of `branches` for this session, then pass the message on.
@@ -579,7 +585,7 @@ class Chain(Generic[T_co]):
         nested sessions interrupted (uninterruptible ones are waited for); then a
         `Trimming` disposal is recorded and the message goes on.
         """
-        return self._through(lambda: self._builder.create_trim(*branches))
+        return self._through(lambda: self._draft.add_trim(branches, "create_trim()"))
 
 
 def _check_brancher(fn: object, where: str) -> None:

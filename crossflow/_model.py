@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeAlias, final
 import attrs
 
 from ._buffers import BufferSettings
+from ._instructions import DeliveryQueues
 from ._policy import CancellationPolicy
 from ._settings import ScopeSettings
 
@@ -93,6 +94,8 @@ class NodeSettings:
         label: the delivery label of an instructed service, or None.
         preempt: whether a request pre-empts earlier ones with its label.
         ensure: whether a request is protected from pre-emption.
+        queues: the identity of the queues the service shares with its instructed copies
+            (requests wait in them when the service is serial or has a label), or None.
     """
 
     function: Callable[..., Any]
@@ -103,6 +106,7 @@ class NodeSettings:
     label: Hashable = None
     preempt: bool = False
     ensure: bool = False
+    queues: DeliveryQueues | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
@@ -116,6 +120,8 @@ class NestedScopeSettings:
         streams: the stream names the nested scope sends out of its sessions.
         cancellation: the node's cancellation policy (S6.6).
         label, preempt, ensure: delivery instructions of an instructed workflow (S7.5).
+        queues: the identity of the queues an instructed workflow shares with its copies,
+            or None.
     """
 
     scope: ScopeSettings
@@ -125,6 +131,7 @@ class NestedScopeSettings:
     label: Hashable = None
     preempt: bool = False
     ensure: bool = False
+    queues: DeliveryQueues | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
@@ -132,6 +139,14 @@ class StreamOutSettings:
     """Settings of a `stream_out` operation: the scope's stream it sends on."""
 
     stream: str
+
+
+@attrs.frozen
+class ForkCloneSettings:
+    """Settings of a `fork_clone` operation: which output receives each message itself
+    (`original`, a position in `ports`); every other output receives a copy."""
+
+    original: int = 0
 
 
 @attrs.frozen
@@ -255,6 +270,7 @@ OperationSettings: TypeAlias = (
     NodeSettings
     | NestedScopeSettings
     | StreamOutSettings
+    | ForkCloneSettings
     | FilterSettings
     | CancelSettings
     | CollectSettings
@@ -269,7 +285,7 @@ OperationSettings: TypeAlias = (
     | None
 )
 """The settings of an operation: one class per kind; None for kinds without options
-(`start`, `terminate`, `fork_clone`, `unzip`, `fork_result`, `fork_option`, `spread`)."""
+(`start`, `terminate`, `unzip`, `fork_result`, `fork_option`, `spread`)."""
 
 
 # --------------------------------------------------------------------------- the graph

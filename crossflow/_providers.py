@@ -13,8 +13,8 @@ from ._callables import callable_name, check_callable, check_step_signature, is_
 from ._services import Service
 
 if TYPE_CHECKING:
-    from ._graph import Graph
-    from ._services import Delivery
+    from ._instructions import Delivery
+    from ._model import Graph
 
 
 @attrs.frozen
@@ -30,6 +30,20 @@ class ProviderSpec:
     delivery: Delivery | None = None  # serial queues and instructions (S7.5)
     workflow: bool = False  # a workflow used as a node (not a scope built in place)
     stream_types: tuple[tuple[str, object], ...] = ()  # declared streams with their types
+
+
+class ScopeProvider:
+    """What runs as a nested session when used as a node: `cf.Workflow` derives from it.
+
+    The builder knows workflows through this base class only, so building never depends
+    on the module that defines them.
+    """
+
+    __slots__ = ()
+
+    def _provider_spec(self) -> ProviderSpec:
+        """How a node runs this: its name, graph, streams and delivery instructions."""
+        raise NotImplementedError
 
 
 def tuple_size_of(fn: object) -> int | None:
@@ -48,18 +62,8 @@ def tuple_size_of(fn: object) -> int | None:
 
 def classify(provider: object, where: str) -> ProviderSpec:
     """Describe `provider`, or raise `InvalidArgument` saying what was wrong with it."""
-    from ._workflow import Workflow  # a workflow is a provider; avoid an import cycle
-
-    if isinstance(provider, Workflow):
-        return ProviderSpec(
-            kind="scope",
-            name=provider.name,
-            streams=tuple(provider.streams),
-            graph=provider._graph,
-            delivery=provider._delivery,
-            workflow=True,
-            stream_types=tuple(provider.streams.items()),
-        )
+    if isinstance(provider, ScopeProvider):
+        return provider._provider_spec()
     if isinstance(provider, Service):
         return ProviderSpec(
             kind="task" if provider.is_async else "call",
@@ -85,10 +89,8 @@ def classify(provider: object, where: str) -> ProviderSpec:
 def provider_kind(obj: object) -> str | None:
     """`"cf.Service"` or `"cf.Workflow"` when `obj` is one, else None (for messages that
     tell a provider given where a build function belongs)."""
-    from ._workflow import Workflow  # a workflow is a provider; avoid an import cycle
-
     if isinstance(obj, Service):
         return "cf.Service"
-    if isinstance(obj, Workflow):
+    if isinstance(obj, ScopeProvider):
         return "cf.Workflow"
     return None

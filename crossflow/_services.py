@@ -5,119 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Hashable, Mapping
 from typing import Any, Generic, Protocol, TypeVar, final, overload
 
-from ._arguments import check_flag, check_name, check_stream_types, shown
+from ._arguments import check_flag, check_name, check_stream_types
 from ._callables import callable_name, check_callable, check_step_signature, is_async_callable
 from ._errors import InvalidArgument
+from ._instructions import Delivery, DeliveryQueues, make_delivery
+from ._streams import Streams
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 Req_contra = TypeVar("Req_contra", contravariant=True)
 Resp_co = TypeVar("Resp_co", covariant=True)
-
-
-class StreamSender:
-    """Sends messages on one declared stream of a running service activation."""
-
-    __slots__ = ("_name", "_send", "sent")
-
-    def __init__(self, name: str, send: Callable[[Any], None]) -> None:
-        self._name = name
-        self._send = send
-        self.sent = 0
-
-    def send(self, message: Any) -> None:
-        """Send `message` on this stream; it reaches its target before the final response."""
-        self.sent += 1
-        self._send(message)
-
-    def __repr__(self) -> str:
-        return f"<StreamSender {self._name!r}: {self.sent} sent>"
-
-
-@final
-class Streams:
-    """The `streams` keyword argument of a service that declares streams.
-
-    Each declared stream is an attribute with a `send(message)` method:
-    `streams.progress.send(0.5)`.
-    """
-
-    __slots__ = ("_senders",)
-
-    def __init__(self, senders: Mapping[str, StreamSender]) -> None:
-        self._senders = dict(senders)
-
-    def __getattr__(self, name: str) -> StreamSender:
-        try:
-            return self._senders[name]
-        except KeyError:
-            declared = ", ".join(self._senders) or "none"
-            raise AttributeError(
-                f"no stream named {name!r}; the service declared: {declared}"
-            ) from None
-
-    def __repr__(self) -> str:
-        return f"<Streams {', '.join(self._senders)}>"
-
-
-class DeliveryQueues:
-    """The identity of one provider's queues, shared by its instructed copies (S7.5).
-
-    `serial` says whether every request waits for the previous one, whatever its label.
-    The runtime keeps the queues themselves, per event loop, keyed by this object.
-    """
-
-    __slots__ = ("__weakref__", "serial")
-
-    def __init__(self, serial: bool) -> None:
-        self.serial = serial
-
-    def __repr__(self) -> str:
-        return f"<DeliveryQueues serial={self.serial}>"
-
-
-class Delivery:
-    """How requests of one provider are delivered: its queues and the instructions."""
-
-    __slots__ = ("ensure", "label", "preempt", "queues")
-
-    def __init__(
-        self,
-        queues: DeliveryQueues,
-        label: Hashable = None,
-        preempt: bool = False,
-        ensure: bool = False,
-    ) -> None:
-        self.queues = queues
-        self.label = label
-        self.preempt = preempt
-        self.ensure = ensure
-
-    def __repr__(self) -> str:
-        return (
-            f"<Delivery label={self.label!r} preempt={self.preempt} ensure={self.ensure} "
-            f"serial={self.queues.serial}>"
-        )
-
-
-def make_delivery(
-    queues: DeliveryQueues, label: object, preempt: object, ensure: object, where: str
-) -> Delivery:
-    """Validate `instruct(...)` arguments."""
-    try:
-        hash(label)
-    except TypeError:
-        raise InvalidArgument(
-            f"{where}: label must be hashable (a str, a number, a tuple, ...), got {shown(label)}"
-        ) from None
-    preempt = check_flag(preempt, f"{where}: preempt")
-    ensure = check_flag(ensure, f"{where}: ensure")
-    if preempt and label is None and not queues.serial:
-        raise InvalidArgument(
-            f"{where}: preempt=True needs a label (requests pre-empt earlier requests with the "
-            "same label), or a serial service"
-        )
-    return Delivery(queues, label, preempt, ensure)
 
 
 class _StreamingCallable(Protocol[Req_contra, Resp_co]):

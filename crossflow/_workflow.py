@@ -7,33 +7,25 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
 from ._arguments import check_flag, check_name, check_stream_types, shown
-from ._builder import build_graph, check_settings
+from ._build import build_scope
 from ._callables import build_fn_name, check_build_fn
+from ._checks import check_settings
 from ._errors import CrossflowError, InvalidArgument
-from ._providers import provider_kind
-from ._services import Delivery, DeliveryQueues, make_delivery
+from ._instructions import Delivery, DeliveryQueues, make_delivery
+from ._model import Graph
+from ._providers import ProviderSpec, ScopeProvider, provider_kind
+from ._runtime._driver import run_workflow
+from ._runtime._handle import Session
 from ._text import safe_repr
-from ._view import graph_of
 
 if TYPE_CHECKING:
     from ._builder import Builder
-    from ._graph import Graph as BuildGraph
     from ._handles import Scope
-    from ._model import Graph
-    from ._runtime._handle import Session
     from ._settings import ScopeSettings
     from .events import Event
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-
-_run_workflow: (
-    Callable[
-        [BuildGraph, Any, Delivery | None, bool, Callable[[Event], object] | None],
-        Coroutine[Any, Any, Any],
-    ]
-    | None
-) = None
 
 
 def _check_events(events: object, on_event: object, where: str) -> None:
@@ -52,7 +44,7 @@ def _check_events(events: object, on_event: object, where: str) -> None:
 
 
 @final
-class Workflow(Generic[Req, Resp]):
+class Workflow(ScopeProvider, Generic[Req, Resp]):
     """A built workflow: run it with `await wf.run(request)` or `wf.run_sync(request)`.
 
     A workflow is also a provider: use it as a node of another workflow
@@ -65,7 +57,7 @@ class Workflow(Generic[Req, Resp]):
 
     __slots__ = ("_delivery", "_graph", "_queues", "name", "streams")
 
-    def __init__(self, graph: BuildGraph, streams: Mapping[str, type[Any]]) -> None:
+    def __init__(self, graph: Graph, streams: Mapping[str, type[Any]]) -> None:
         self._graph = graph
         self.name = graph.name
         self.streams = dict(streams)
@@ -77,7 +69,7 @@ class Workflow(Generic[Req, Resp]):
         instructed = (
             "" if d is None else f" label={d.label!r} preempt={d.preempt} ensure={d.ensure}"
         )
-        return f"<Workflow {self.name!r}: {len(self._graph.ops)} operations{instructed}>"
+        return f"<Workflow {self.name!r}: {len(self._graph.operations)} operations{instructed}>"
 
     @property
     def graph(self) -> Graph:
@@ -87,7 +79,18 @@ class Workflow(Generic[Req, Resp]):
         scope's stream outs and cleanup workflows, and the graphs of nested scopes (as the
         `body` of scope operations). Pictures, diagrams and your own tools read it.
         """
-        return graph_of(self._graph)
+        return self._graph
+
+    def _provider_spec(self) -> ProviderSpec:
+        return ProviderSpec(
+            kind="scope",
+            name=self.name,
+            streams=tuple(self.streams),
+            graph=self._graph,
+            delivery=self._delivery,
+            workflow=True,
+            stream_types=tuple(self.streams.items()),
+        )
 
     def instruct(
         self, *, label: Hashable = None, preempt: bool = False, ensure: bool = False
@@ -164,14 +167,8 @@ class Workflow(Generic[Req, Resp]):
             InvalidArgument: `events` is not a bool, or `on_event` is not callable.
         """
         _check_events(events, on_event, "run")
-        global _run_workflow
-        if _run_workflow is None:
-            # imported on first use: the runtime depends on workflows, not the reverse
-            from ._runtime._run import run_workflow
-
-            _run_workflow = run_workflow
         # the runtime's coroutine itself, not a wrapper around it: one frame less per run
-        return _run_workflow(self._graph, request, self._delivery, events, on_event)
+        return run_workflow(self._graph, request, self._delivery, events, on_event)
 
     def start(
         self,
@@ -204,8 +201,6 @@ class Workflow(Generic[Req, Resp]):
                 `on_event` is given with `events=False`.
         """
         _check_events(events, on_event, "start")
-        from ._runtime._handle import Session
-
         return Session(self._graph, request, self._delivery, self.streams, events, on_event)
 
     def run_sync(
@@ -391,7 +386,7 @@ def _build(
     check_build_fn(build_fn, where, _STEP_HINT)
     assert callable(build_fn)  # invariant: check_build_fn rejected everything else
     given, stream_types, checked = _check_options(name, streams, settings, label)
-    graph = build_graph(
+    graph = build_scope(
         build_fn,
         name=given if given is not None else build_fn_name(build_fn),
         settings=checked,

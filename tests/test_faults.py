@@ -558,18 +558,18 @@ async def test_start_leaves_no_reference_cycle(how: str) -> None:
     """A session started with `start()` leaves nothing for the cyclic garbage collector:
     memory is freed as soon as the handle goes, with the collector off too."""
 
-    @cf.service(streams={"out": int})
+    @cf.service(streams={"sent": int})
     async def step(x: int, *, streams: cf.Streams) -> int:
-        streams.out.send(x)
+        streams.sent.send(x)
         await anyio.lowlevel.checkpoint()
         return x + 1
 
     def build(s: cf.Scope[int, int], b: cf.Builder) -> None:
         node = b.chain(s.start).map(lambda x: x + 1).then_node(step)
-        b.chain(node.streams.out).connect(s.streams.out)
+        b.chain(node.streams.sent).connect(s.streams.sent)
         b.chain(node.output).connect(s.terminate)
 
-    wf = cf.Workflow.build(build, name="w", streams={"out": int})
+    wf = cf.Workflow.build(build, name="w", streams={"sent": int})
 
     async def once(i: int) -> None:
         session = wf.start(i, events=how != "events off")
@@ -577,7 +577,7 @@ async def test_start_leaves_no_reference_cycle(how: str) -> None:
             if how == "watched":
                 session.watch(lambda e: None)
             if how == "streams":
-                assert [m async for m in session.streams.out] == [i + 1]
+                assert [m async for m in session.streams.sent] == [i + 1]
             assert await session.result() == i + 2
 
     await once(0)  # warm-up: caches, plans

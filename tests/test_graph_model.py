@@ -21,7 +21,7 @@ SETTINGS: dict[str, type | None] = {
     "stream_out": cf.StreamOutSettings,
     "node": cf.NodeSettings,
     "scope": cf.NestedScopeSettings,
-    "fork_clone": None,
+    "fork_clone": cf.ForkCloneSettings,
     "unzip": None,
     "fork_result": None,
     "fork_option": None,

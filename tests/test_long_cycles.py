@@ -14,7 +14,7 @@ import anyio.lowlevel
 import pytest
 
 import crossflow as cf
-from crossflow._runtime import _engine
+from crossflow._runtime import _core
 from crossflow.testing import assert_completes
 
 pytestmark = pytest.mark.anyio
@@ -70,7 +70,7 @@ async def test_an_endless_blocking_cycle_can_be_cancelled_from_outside() -> None
 async def test_yielding_often_changes_no_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
     """With a flush limit of two messages, breadth-first ordering (S8.1) and collect
     (S5.2) give the same results as with the default limit."""
-    monkeypatch.setattr(_engine, "FLUSH_LIMIT", 2)
+    monkeypatch.setattr(_core, "FLUSH_LIMIT", 2)
 
     @cf.workflow
     def breadth_first(scope: cf.Scope[int, int], builder: cf.Builder) -> None:

@@ -48,10 +48,10 @@ def test_a_forgotten_terminate_warns_naming_the_chain() -> None:
     message = only_warning(record)
     assert isinstance(pie, cf.Workflow)
     assert "workflow 'pie'" in message
-    assert "start -> 'double' -> 'bake': output 'response' is not connected" in message
+    assert "start -> 'double' -> 'bake': output 'out' is not connected" in message
     assert "chain.connect(scope.terminate)" in message
     assert "then_cancel()" in message
-    assert "S2.3" in message
+    assert "S2.3" not in message  # a user cannot look rule numbers up in a message
 
 
 def test_the_warning_points_at_the_line_that_built_the_workflow() -> None:
@@ -98,7 +98,7 @@ async def test_a_warned_workflow_still_runs_as_before() -> None:
     ("body", "says"),
     [
         (lambda s, b: b.chain(s.start).then(double).dispose(), "is ended with dispose()"),
-        (lambda s, b: None, "start: output 'request' is not connected"),
+        (lambda s, b: None, "start: output 'out' is not connected"),
         (
             lambda s, b: b.chain(s.start).connect(b.create_buffer(name="pans")),
             "no join or listener reads",
@@ -107,7 +107,7 @@ async def test_a_warned_workflow_still_runs_as_before() -> None:
             lambda s, b: b.chain(s.start).fork_option(
                 some=lambda c: c.then(double).output(), none=lambda c: c.dispose()
             ),
-            "start -> 'fork_option#2' -> 'double': output 'response' is not connected",
+            "start -> 'fork_option#2' -> 'double': output 'out' is not connected",
         ),
         (
             lambda s, b: b.chain(s.start).then(double).cancel_on_none().dispose(),

@@ -16,19 +16,19 @@ from .._errors import CrossflowError, InvalidArgument
 from .._eventlog import EventLog
 from .._state import SessionState
 from .._text import safe_repr
-from .._view import graph_of
 from .._viz._progress import Progress, Tracker
 from ..events import Cancelled, Event
+from ._driver import issue_warnings, outcome, watch
 from ._engine import Engine
-from ._events import Paths, materialise
-from ._run import issue_warnings, outcome, watch
+from ._log import Paths, materialise
+from ._plan import plan_of
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
-    from .._graph import Graph
-    from .._services import Delivery
-    from ._session import Session as RootSession
+    from .._instructions import Delivery
+    from .._model import Graph
+    from ._session import ScopeSession as RootSession
 
 Resp = TypeVar("Resp")
 
@@ -135,7 +135,9 @@ class Session(Generic[Resp]):
             engine.on_fatal = tg.cancel_scope.cancel
             engine.done = anyio.Event()
             engine.open_task_group(tg)
-            self._root = engine.open(self._graph, self._request, None, -1, self._delivery)
+            self._root = engine.open_session(
+                plan_of(self._graph), self._request, None, -1, self._delivery
+            )
             engine.flush()
             tg.start_soon(watch, engine, LEFT_CANCELLED)
             if engine.fatal is not None:
@@ -399,7 +401,7 @@ class Session(Generic[Resp]):
         """
         from .._viz._pictures import run_svg
 
-        return run_svg(graph_of(self._graph), self._recorded(), self._state_name())
+        return run_svg(self._graph, self._recorded(), self._state_name())
 
     def _recorded(self) -> EventLog | None:
         if self._root is None or self._engine is None or self._engine.log is None:
@@ -430,7 +432,7 @@ class Session(Generic[Resp]):
             heading += f" after {progress.elapsed * 1e3:.1f} ms"
         plain = repr(self) if progress is None else f"{self!r}\n{progress}"
         return run(
-            graph_of(self._graph),
+            self._graph,
             events,
             plain=plain,
             heading=heading,

@@ -1,20 +1,42 @@
-"""The execution plan of a graph: flat arrays the engine reads on its hot path."""
+"""The execution plan of a graph: flat arrays the engine reads on its hot path.
+
+A plan is compiled once per `Graph` (from the graph and its `Analysis`) and kept apart
+from it: the graph stays a plain description. Each operation gets a handler, made by the
+family its kind belongs to.
+"""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._graph import Graph, Kind
+from .._analysis import analyse
+from .._buffers import BufferSettings
+from .._instructions import Delivery
+from .._model import (
+    AccessSettings,
+    CollectSettings,
+    DelaySettings,
+    GateSettings,
+    Graph,
+    JoinSettings,
+    KeyShape,
+    NestedScopeSettings,
+    NodeSettings,
+    PushSettings,
+    TrimSettings,
+)
 from .._policy import CancellationPolicy
+from . import _buffers, _collect, _delivered, _forks, _sessions, _tasks, _trim
 
 if TYPE_CHECKING:
     from ._engine import Engine
-    from ._session import Session
+    from ._session import ScopeSession
 
-Handler = Callable[["Engine", "Session", Any], None]
+Handler = Callable[["Engine", "ScopeSession", Any], None]
 WAIT = CancellationPolicy.WAIT
 
 
@@ -28,10 +50,68 @@ def _sleeper(seconds: float) -> Callable[[Any], Any]:
     return delay
 
 
+class JoinPlan:
+    """What a join reads: its buffers (positions), which it clones, how it shapes items."""
+
+    __slots__ = ("buffers", "clones", "into", "keys", "shape")
+
+    def __init__(self, plan: Plan, settings: JoinSettings) -> None:
+        self.buffers = tuple(plan.position[b] for b in settings.buffers)
+        self.clones = settings.cloned
+        self.shape: KeyShape = settings.shape
+        self.keys = settings.keys
+        self.into = settings.into
+
+    def __repr__(self) -> str:
+        return f"<JoinPlan buffers={self.buffers}>"
+
+
+class KeysPlan:
+    """What a listener, an access or a cleanup workflow gets keys to, and in what shape."""
+
+    __slots__ = ("buffers", "keys", "shape", "with_message")
+
+    def __init__(
+        self, buffers: tuple[int, ...], shape: KeyShape, keys: tuple[str, ...], with_message: bool
+    ) -> None:
+        self.buffers = buffers
+        self.shape = shape
+        self.keys = keys
+        self.with_message = with_message
+
+    def __repr__(self) -> str:
+        return f"<KeysPlan buffers={self.buffers} {self.shape}>"
+
+
+class CleanupPlan:
+    """A cleanup workflow of a scope (S6.1): when it runs, its keys, its request, its plan."""
+
+    __slots__ = ("_plan", "ending", "graph", "keys", "when")
+
+    def __init__(self, when: str, keys: KeysPlan, ending: bool, graph: Graph) -> None:
+        self.when = when
+        self.keys = keys
+        self.ending = ending
+        self.graph = graph
+        self._plan: Plan | None = None
+
+    @property
+    def plan(self) -> Plan:
+        if self._plan is None:
+            self._plan = plan_of(self.graph)
+        return self._plan
+
+    def __repr__(self) -> str:
+        return f"<CleanupPlan on_{self.when} {self.graph.name!r}>"
+
+
 class Plan:
-    """Per-graph arrays built once and cached on the graph."""
+    """Per-graph arrays built once; operations are numbered by their position."""
 
     __slots__ = (
+        "__weakref__",
+        "_bodies",
+        "access",
         "buffer_settings",
         "cleanup_timeout",
         "cleanups",
@@ -44,17 +124,21 @@ class Plan:
         "deliveries",
         "ends",
         "fns",
+        "gates",
         "graph",
         "handlers",
-        "join_buffers",
+        "joins",
         "kinds",
         "names",
         "policy",
+        "position",
+        "push",
         "readers",
         "rec_handlers",
         "reopeners",
         "scope_fields",
         "scoped",
+        "settings",
         "size",
         "start_target",
         "streams",
@@ -67,52 +151,73 @@ class Plan:
     )
 
     def __init__(self, graph: Graph) -> None:
-        from ._ops import make_handler
-
-        self.size = len(graph.ops)
-        self.names = [op.name for op in graph.ops]
-        self.targets: list[list[int]] = [
-            [-1 if t is None else t for t in op.targets] for op in graph.ops
-        ]
-        self.useful = list(graph.useful)
-        self.collects_of = list(graph.collects_of)
-        self.collects = tuple(op.index for op in graph.ops if op.kind is Kind.COLLECT)
-        self.collect_rank = dict(graph.collect_rank)
-        self.collect_min = {c: graph.ops[c].params["min"] for c in self.collects}
-        self.collect_max = {c: graph.ops[c].params["max"] for c in self.collects}
-        start = graph.ops[graph.start].targets[0]
-        # S2.3: no path from start to terminate or an explicit cancel
-        self.start_target = -1 if start is None or not graph.useful[start] else start
-        self.fns: list[Callable[..., Any] | None] = [
-            _sleeper(op.params["seconds"]) if op.kind is Kind.DELAY else op.fn for op in graph.ops
-        ]
-        # declared streams of async services, None when there are none
-        self.streams: list[tuple[str, ...] | None] = [
-            op.provider.streams if op.provider is not None and op.provider.streams else None
-            for op in graph.ops
-        ]
-        # buffers (S7): what wakes what, and what reachability needs when it is conditional
-        self.kinds = [op.kind for op in graph.ops]
-        self.succ = list(graph.succ)
-        self.conditional = graph.conditional
-        self.readers = dict(graph.readers)
-        self.reopeners = dict(graph.reopeners)
-        self.buffer_settings = {
-            op.index: op.params["settings"] for op in graph.ops if op.kind is Kind.BUFFER
-        }
-        self.join_buffers = {
-            op.index: op.params["buffers"] for op in graph.ops if op.kind is Kind.JOIN
-        }
-        self.ends = tuple(op.index for op in graph.ops if op.kind in (Kind.TERMINATE, Kind.CANCEL))
-        self.trim_spans = {op.index: op.params["ops"] for op in graph.ops if op.kind is Kind.TRIM}
-        self.deliveries = [
-            op.provider.delivery
-            if op.provider is not None and op.kind in (Kind.TASK, Kind.SCOPE)
-            else None
-            for op in graph.ops
-        ]
+        analysis = analyse(graph)
+        skeleton = analysis.skeleton
+        self.graph = graph
+        self.size = len(skeleton.names)
+        self.names = list(skeleton.names)
+        self.position = dict(skeleton.positions)
+        self.kinds = list(skeleton.kinds)
+        self.settings = list(skeleton.settings)
+        self.targets: list[list[int]] = [list(t) for t in skeleton.targets]
+        self.useful = list(analysis.useful)
+        self.collects_of = list(analysis.collects_of)
+        self.collects = tuple(i for i, k in enumerate(self.kinds) if k == "collect")
+        self.collect_rank = dict(analysis.collect_rank)
+        self.collect_min: dict[int, int] = {}
+        self.collect_max: dict[int, int | None] = {}
+        self.buffer_settings: dict[int, BufferSettings] = {}
+        self.joins: dict[int, JoinPlan] = {}
+        self.access: dict[int, KeysPlan] = {}
+        self.push: dict[int, int] = {}
+        self.gates: dict[int, tuple[tuple[int, ...], bool]] = {}
+        self.trim_spans: dict[int, tuple[int, ...]] = {}
+        # the function an activation calls (services, and a delay's timer), per operation
+        self.fns: list[Callable[..., Any] | None] = [None] * self.size
+        # declared streams of services, None when there are none
+        self.streams: list[tuple[str, ...] | None] = [None] * self.size
         # S6.6: what cleanup does with a running task or child session of each operation
-        self.policy: list[CancellationPolicy] = [op.params.get("policy", WAIT) for op in graph.ops]
+        self.policy: list[CancellationPolicy] = [WAIT] * self.size
+        self.deliveries: list[Delivery | None] = [None] * self.size
+        for i, s in enumerate(self.settings):
+            if isinstance(s, NodeSettings):
+                self.fns[i] = s.function
+                self.streams[i] = tuple(s.streams) or None
+                self.policy[i] = s.cancellation
+                if s.queues is not None and s.mode == "async":
+                    self.deliveries[i] = Delivery(s.queues, s.label, s.preempt, s.ensure)
+            elif isinstance(s, NestedScopeSettings):
+                self.policy[i] = s.cancellation
+                if s.queues is not None:
+                    self.deliveries[i] = Delivery(s.queues, s.label, s.preempt, s.ensure)
+            elif isinstance(s, DelaySettings):
+                self.fns[i] = _sleeper(s.seconds)
+            elif isinstance(s, CollectSettings):
+                self.collect_min[i] = s.min
+                self.collect_max[i] = s.max
+            elif isinstance(s, BufferSettings):
+                self.buffer_settings[i] = s
+            elif isinstance(s, JoinSettings):
+                self.joins[i] = JoinPlan(self, s)
+            elif isinstance(s, AccessSettings):
+                buffers = tuple(self.position[b] for b in s.buffers)
+                self.access[i] = KeysPlan(buffers, s.shape, s.keys, s.with_message)
+            elif isinstance(s, PushSettings):
+                self.push[i] = self.position[s.buffer]
+            elif isinstance(s, GateSettings):
+                self.gates[i] = (tuple(self.position[b] for b in s.buffers), s.open)
+            elif isinstance(s, TrimSettings):
+                self.trim_spans[i] = tuple(self.position[n] for n in s.span)
+        start = self.targets[0][0]
+        # S2.3: no path from start to terminate or an explicit cancel
+        self.start_target = -1 if start < 0 or not self.useful[start] else start
+        # buffers (S7): what wakes what, and what reachability needs when it is conditional
+        edges = analysis.edges
+        self.succ = edges.succ
+        self.conditional = analysis.conditional
+        self.readers = edges.readers
+        self.reopeners = edges.reopeners
+        self.ends = tuple(i for i, k in enumerate(self.kinds) if k in ("terminate", "cancel"))
         trimmable = {i for span in self.trim_spans.values() for i in span}
         # activations that get their own cancel scope: they can be trimmed, supplanted,
         # or left to run on by their cancellation policy
@@ -120,71 +225,88 @@ class Plan:
             i in trimmable or self.deliveries[i] is not None or self.policy[i] is not WAIT
             for i in range(self.size)
         ]
-        self.cleanups = tuple(graph.cleanups)
-        self.uninterruptible = graph.settings.uninterruptible
-        timeout = graph.settings.timeout
-        self.timeout = None if timeout is None or timeout == float("inf") else float(timeout)
-        cleanup = graph.settings.cleanup_timeout
-        self.cleanup_timeout = (
-            None if cleanup is None or cleanup == float("inf") else float(cleanup)
+        self.cleanups = tuple(
+            CleanupPlan(
+                c.when,
+                KeysPlan(tuple(self.position[b] for b in c.buffers), c.shape, c.keys, False),
+                c.ending,
+                c.body,
+            )
+            for c in graph.cleanups
         )
-        self.handlers: list[Handler] = [make_handler(graph, op, self) for op in graph.ops]
-        # the same, recording OperationStarted/OperationFinished around inline calls (S9.2)
+        self.uninterruptible = graph.settings.uninterruptible
+        self.timeout = _seconds(graph.settings.timeout)
+        self.cleanup_timeout = _seconds(graph.settings.cleanup_timeout)
+        self._bodies: dict[int, Plan] = {}
+        self.handlers: list[Handler] = [handler(self, i, False) for i in range(self.size)]
         # the same, recording the calls (S9.2): built by the first run that records
         self.rec_handlers: list[Handler] | None = None
-        self.graph = graph
         self.scope_fields = (graph.name,)  # SessionStarted's, built once
 
+    def body(self, op: int) -> Plan:
+        """The plan of the nested scope or workflow that operation `op` runs."""
+        plan = self._bodies.get(op)
+        if plan is None:
+            graph = self.graph.operations[op].body
+            assert graph is not None  # invariant: only scope operations have a body
+            plan = self._bodies[op] = plan_of(graph)
+        return plan
 
-def recording_handlers(plan: Plan) -> list[Handler]:
-    """The handlers of `plan` that also record inline calls (S9.2), built once."""
-    handlers = plan.rec_handlers
-    if handlers is None:
-        from ._ops import make_handler
+    def recording_handlers(self) -> list[Handler]:
+        """The handlers that also record inline calls (S9.2), built once."""
+        handlers = self.rec_handlers
+        if handlers is None:
+            handlers = self.rec_handlers = [
+                handler(self, i, True) if _tasks.is_inline_call(self, i) else h
+                for i, h in enumerate(self.handlers)
+            ]
+        return handlers
 
-        graph = plan.graph
-        handlers = plan.rec_handlers = [
-            make_handler(graph, op, plan, record=True) if op.kind is Kind.CALL else h
-            for h, op in zip(plan.handlers, graph.ops, strict=True)
+    def injecting_handlers(self, record: bool) -> list[Handler]:
+        """Handlers for a run with injected failures (testing only): before each inline
+        call, the engine's `inject` says whether the call raises instead of running."""
+        base = self.recording_handlers() if record else self.handlers
+        return [
+            _tasks.injecting(base[i], i, self.names[i]) if _tasks.is_inline_call(self, i) else h
+            for i, h in enumerate(base)
         ]
-    return handlers
+
+    def __repr__(self) -> str:
+        return f"<Plan of {self.graph.name!r}: {self.size} operations>"
 
 
-def injecting_handlers(plan: Plan, record: bool) -> list[Handler]:
-    """Handlers for a run with injected failures: before each inline call, the engine's
-    `inject` says whether the call raises an exception instead of running.
-
-    Built per run that asks for them (testing only): ordinary runs never pay for it.
-    """
-    base = recording_handlers(plan) if record else plan.handlers
-    handlers = list(base)
-    for op in plan.graph.ops:
-        if op.kind is Kind.CALL:
-            handlers[op.index] = _injecting(base[op.index], op.index, op.name)
-    return handlers
+def _seconds(value: float | None) -> float | None:
+    return None if value is None or value == float("inf") else float(value)
 
 
-def _injecting(handler: Handler, index: int, name: str) -> Handler:
-    from time import monotonic
+def handler(plan: Plan, i: int, record: bool) -> Handler:
+    """The handler of operation `i`, made by the family of its kind."""
+    kind = plan.kinds[i]
+    if plan.deliveries[i] is not None:
+        return _delivered.handler(plan, i)
+    if kind == "node":
+        if _tasks.is_inline_call(plan, i):
+            return _tasks.call_handler(plan, i, record)
+        return _tasks.task_handler(plan, i)
+    if kind == "delay":
+        return _tasks.task_handler(plan, i)
+    if kind in ("scope", "terminate", "stream_out", "cancel", "start"):
+        return _sessions.handler(plan, i)
+    if kind in ("buffer", "push", "join", "listen", "access", "gate"):
+        return _buffers.handler(plan, i)
+    if kind == "collect":
+        return _collect.handler(plan, i)
+    if kind == "trim":
+        return _trim.handler(plan, i)
+    return _forks.handler(plan, i)
 
-    from ..events import OperationStarted
 
-    def call(engine: Engine, s: Session, msg: Any) -> None:
-        inject = engine.inject
-        error = None if inject is None else inject(name)
-        if error is None:
-            handler(engine, s, msg)
-            return
-        if engine.log is not None:
-            engine.log.append((monotonic(), OperationStarted, s, (name,)))
-        engine.fail(s, index, error)
-
-    return call
+_PLANS: weakref.WeakKeyDictionary[Graph, Plan] = weakref.WeakKeyDictionary()
 
 
 def plan_of(graph: Graph) -> Plan:
-    plan = graph.plan
+    """The plan of `graph`, compiled the first time it runs."""
+    plan = _PLANS.get(graph)
     if plan is None:
-        plan = graph.plan = Plan(graph)
-    assert isinstance(plan, Plan)  # invariant: only the runtime writes graph.plan
+        plan = _PLANS[graph] = Plan(graph)
     return plan

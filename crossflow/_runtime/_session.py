@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
     from .._buffers import BufferSettings
     from .._causes import Cancellation, ServiceFailed
-    from .._graph import Graph
     from .._keys import BufferKey, BufferView
+    from .._model import Graph
     from ._disposals import Disposals
     from ._engine import Engine
     from ._plan import Plan
@@ -98,8 +98,9 @@ class Extra:
         self.left: set[CancelScope] = set()
 
 
-class Session:
-    """One run of one scope: the root session of a run, or a child of a nested scope.
+class ScopeSession:
+    """One session of one scope: the root session of a run, a child session of a nested
+    scope, or a cleanup workflow's session.
 
     It is also what its buffer keys talk to (`BufferPort`).
     """
@@ -129,7 +130,9 @@ class Session:
         "up",
     )
 
-    def __init__(self, graph: Graph, plan: Plan, parent: Session | None, parent_op: int) -> None:
+    def __init__(
+        self, graph: Graph, plan: Plan, parent: ScopeSession | None, parent_op: int
+    ) -> None:
         # set while the session has keys out (a reference cycle only then)
         self.engine: Engine | None = None
         self.graph = graph
@@ -155,7 +158,7 @@ class Session:
         self.hosted = False
         # child sessions in the order they were opened (a dict: cleanup visits them in
         # that order, so traces are deterministic)
-        self.children: dict[Session, None] | None = None
+        self.children: dict[ScopeSession, None] | None = None
         self.response: Any = None
         self.cancellation: Cancellation | None = None
         # failures of services while the session was being cleaned up (S4.3)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .._services import Delivery, DeliveryQueues
+    from .._instructions import Delivery, DeliveryQueues
 
 _ALL = object()  # the single lane of a serial provider
 

@@ -13,16 +13,16 @@ import anyio
 from .._causes import Cancellation, ScopeCancelled, ServiceFailed, Unreachable
 from .._errors import CrossflowWarning, WorkflowCancelled
 from .._state import SessionState
-from .._view import graph_of
 from ._engine import Engine
-from ._events import materialise
 from ._exceptions import is_phantom_cancel
+from ._log import materialise
+from ._plan import plan_of
 
 if TYPE_CHECKING:
-    from .._graph import Graph
-    from .._services import Delivery
+    from .._instructions import Delivery
+    from .._model import Graph
     from ..events import Event
-    from ._session import Session
+    from ._session import ScopeSession
 
 TERMINATED = SessionState.TERMINATED
 CANCELLED = SessionState.CANCELLED
@@ -64,7 +64,7 @@ def issue_warnings(engine: Engine, propagating: BaseException | None = None) -> 
             return
 
 
-def outcome(engine: Engine, session: Session, started_at: datetime | None = None) -> Any:
+def outcome(engine: Engine, session: ScopeSession, started_at: datetime | None = None) -> Any:
     if session.state is SessionState.TERMINATED:
         return session.response
     assert session.state is SessionState.CANCELLED and session.cancellation is not None
@@ -73,9 +73,9 @@ def outcome(engine: Engine, session: Session, started_at: datetime | None = None
         # the wall-clock start, worked out only here: a run that is not cancelled never
         # reads the clock for it (its first event has the monotonic start)
         started_at = datetime.now(UTC) - timedelta(seconds=monotonic() - events[0].time)
-    raise WorkflowCancelled(
-        session.cancellation, events, graph_of(session.graph), started_at
-    ) from _failure(session.cancellation)
+    raise WorkflowCancelled(session.cancellation, events, session.graph, started_at) from _failure(
+        session.cancellation
+    )
 
 
 async def run_workflow(
@@ -87,7 +87,7 @@ async def run_workflow(
     inject: Callable[[str], Exception | None] | None = None,
 ) -> Any:
     engine = Engine(events, on_event, inject)
-    root = engine.open(graph, request, None, -1, delivery)
+    root = engine.open_session(plan_of(graph), request, None, -1, delivery)
     engine.flush()
     try:
         # A lone async activation of the root runs right here, in the caller's task:
@@ -169,7 +169,7 @@ async def watch(engine: Engine, reason: str) -> None:
     """Wait until the root session has ended and nothing is left in the background; a
     cancellation of the waiting task cancels the run (`reason`), then propagates."""
     idle = engine.idle = anyio.Event()
-    engine._maybe_idle()
+    engine.maybe_idle()
     try:
         await idle.wait()
     except anyio.get_cancelled_exc_class():
@@ -178,10 +178,10 @@ async def watch(engine: Engine, reason: str) -> None:
         raise
 
 
-async def _drive(engine: Engine, root: Session) -> None:
+async def _drive(engine: Engine, root: ScopeSession) -> None:
     """Run the rest of the session with a task group for its activations.
 
-    Session task groups are shielded (see `Engine._host`): a cancellation from outside
+    Session task groups are shielded (see `Tasks._host`): a cancellation from outside
     reaches the sessions only through `cancel_from_outside`, and this task group's exit
     waits until every session has ended, uninterruptible ones included (S6.4), and for
     work that cancellation policies left in the background (S6.6).

@@ -20,7 +20,7 @@ from ..events import (
     SessionStarted,
     Terminated,
 )
-from ._session import Session
+from ._session import ScopeSession
 
 if TYPE_CHECKING:
     # (time, event class, session, fields), or an inline call's (see `Inline`)
@@ -52,7 +52,7 @@ class Paths:
     def __repr__(self) -> str:
         return f"<Paths of {len(self.paths)} sessions>"
 
-    def opened(self, session: Session) -> tuple[str, ...]:
+    def opened(self, session: ScopeSession) -> tuple[str, ...]:
         parent = session.parent
         if parent is None:
             path: tuple[str, ...] = (session.graph.name,)
@@ -73,7 +73,7 @@ class Paths:
         self.paths[id(session)] = path
         return path
 
-    def of(self, session: Session) -> tuple[str, ...]:
+    def of(self, session: ScopeSession) -> tuple[str, ...]:
         path = self.paths.get(id(session))
         return path if path is not None else self.opened(session)
 
@@ -102,8 +102,8 @@ def materialise(
                 yield Cancelled(time, path, session.cancellation)
             continue
         path = paths.opened(session) if cls is SessionStarted else paths.of(session)
-        if any(type(f) is Session for f in fields):
-            fields = tuple(paths.of(f) if type(f) is Session else f for f in fields)
+        if any(type(f) is ScopeSession for f in fields):
+            fields = tuple(paths.of(f) if type(f) is ScopeSession else f for f in fields)
         yield cls(time, path, *fields)
 
 
