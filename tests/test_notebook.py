@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -296,6 +297,75 @@ def test_run_sync_in_a_running_loop_under_a_terminal_ipython_shell(tmp_path: Pat
     assert result.stdout == (
         f"8\nCrossflowError {refusal.format('asyncio')}\nCrossflowError {refusal.format('trio')}\n"
     )
+
+
+CTRL_C = """\
+import signal
+import sys
+
+import anyio
+
+import crossflow as cf
+
+# Python's own handler, even if whoever started the tests had SIGINT ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+async def wait_for_ever(n: int) -> int:
+    print("started", flush=True)
+    await anyio.sleep_forever()
+    return n
+
+
+async def undo(keys: tuple[()]) -> None:
+    await anyio.sleep(0.2)  # a slow cleanup: run_sync returning early would miss it
+    print("cleaned up", flush=True)
+
+
+def cleanup(scope: cf.Scope[tuple[()], None], builder: cf.Builder) -> None:
+    builder.chain(scope.start).then(undo).connect(scope.terminate)
+
+
+@cf.workflow
+def stuck(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+    builder.chain(scope.start).then(wait_for_ever).connect(scope.terminate)
+    builder.on_cancel((), cleanup)
+
+
+try:
+    stuck.run_sync(1, backend=sys.argv[1])
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_ctrl_c_in_a_script_cancels_the_session_and_waits_for_its_cleanup(
+    tmp_path: Path, backend: str
+) -> None:
+    """Outside a notebook too, Ctrl-C (SIGINT) while `run_sync` runs cancels the session,
+    runs its `on_cancel` cleanup (S6.2) and then raises `KeyboardInterrupt`."""
+    script = tmp_path / "ctrl_c.py"
+    script.write_text(CTRL_C, encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-u", str(script), backend],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "started\n"
+        process.send_signal(signal.SIGINT)
+        rest = process.stdout.read()
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    assert rest == "cleaned up\nKeyboardInterrupt\n"
 
 
 # --------------------------------------------------------------------------- the worker
