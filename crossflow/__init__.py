@@ -87,15 +87,16 @@ from ._policy import CancellationPolicy as CancellationPolicy
 from ._results import Err as Err
 from ._results import Ok as Ok
 from ._results import Result as Result
-from ._runtime._handle import Session as Session
-from ._runtime._handle import SessionStreams as SessionStreams
 from ._services import Service as Service
 from ._services import service as service
+from ._session import Session as Session
+from ._session import SessionStreams as SessionStreams
 from ._settings import ScopeSettings as ScopeSettings
 from ._state import SessionState as SessionState
 from ._streams import Streams as Streams
 from ._streams import StreamSender as StreamSender
 from ._version import __version__ as __version__
+from ._viz import _register  # noqa: F401 (registers the renderers of values)
 from ._viz._progress import OperationProgress as OperationProgress
 from ._viz._progress import Progress as Progress
 from ._workflow import Workflow as Workflow

@@ -18,6 +18,7 @@ from typing import Any, TypeAlias, Union
 
 import attrs
 
+from ._display import renderer
 from ._text import describe_error, safe_str
 
 # how much of a nested cancellation str() and repr() show
@@ -415,9 +416,8 @@ class Cancellation:
     ) -> dict[str, str]:
         """The cancellation in a notebook: a tree of its causes and disposals (bounded
         like `str()`), as HTML, SVG and Mermaid, and `str()` as text."""
-        from ._viz._display import cancellation
-
-        return cancellation(self, include, exclude)
+        bundle: dict[str, str] = renderer("cancellation")(self, include, exclude)
+        return bundle
 
 
 # --------------------------------------------------------------------------- rendering

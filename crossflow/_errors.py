@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 from typing import TYPE_CHECKING
 
+from ._display import renderer
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -155,24 +157,24 @@ class WorkflowCancelled(CrossflowError):
         Raises:
             CrossflowError: the exception carries no graph (it was raised by hand).
         """
-        from ._viz._pictures import run_svg
-
         if self.graph is None:
             raise CrossflowError(
                 "this WorkflowCancelled carries no graph to draw (it was not raised by a "
                 "run); draw the workflow with workflow.to_svg() instead"
             )
-        return run_svg(self.graph, self.events if self.events else None, "CANCELLED")
+        svg: str = renderer("run_svg")(
+            self.graph, self.events if self.events else None, "CANCELLED"
+        )
+        return svg
 
     def _repr_mimebundle_(
         self, include: Container[str] | None = None, exclude: Container[str] | None = None
     ) -> dict[str, str]:
         """The cancelled run in a notebook: the picture of the run, the tree of causes,
         the event log."""
-        from ._viz._display import run
-
+        run = renderer("run")
         name = self.graph.name if self.graph is not None else "a workflow"
-        return run(
+        bundle: dict[str, str] = run(
             self.graph,
             self.events if self.events else None,
             plain=f"WorkflowCancelled: {self}",
@@ -184,6 +186,7 @@ class WorkflowCancelled(CrossflowError):
             include=include,
             exclude=exclude,
         )
+        return bundle
 
 
 class UncopyableMessage(CrossflowError, TypeError):

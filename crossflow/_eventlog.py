@@ -12,6 +12,9 @@ from collections.abc import Container, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ._display import renderer
+from ._text import seconds_text
+
 if TYPE_CHECKING:
     from .events import Event
 
@@ -60,24 +63,20 @@ class EventLog(tuple["Event", ...]):
         return self.started_at + timedelta(seconds=self.elapsed(event))
 
     def __repr__(self) -> str:
-        from ._viz._progress import _seconds
-
         started = "" if self.started_at is None else f", started {self.started_at.isoformat()}"
         count = len(self)
         return (
             f"<EventLog: {count} event{'s' if count != 1 else ''} over "
-            f"{_seconds(self.duration)}{started}>"
+            f"{seconds_text(self.duration)}{started}>"
         )
 
     def __str__(self) -> str:
-        from ._viz._html import events_text
-
-        return events_text(self, self.started_at)
+        text: str = renderer("events_text")(self, self.started_at)
+        return text
 
     def _repr_mimebundle_(
         self, include: Container[str] | None = None, exclude: Container[str] | None = None
     ) -> dict[str, str]:
         """The log for notebooks: a table with relative times, a timeline, Mermaid."""
-        from ._viz._display import event_log
-
-        return event_log(self, self.started_at, include, exclude)
+        bundle: dict[str, str] = renderer("event_log")(self, self.started_at, include, exclude)
+        return bundle

@@ -47,6 +47,15 @@ def describe_error(error: BaseException, limit: int | None = LIMIT) -> str:
     return f"{_type_name(error)}: {text}" if text else _type_name(error)
 
 
+def seconds_text(seconds: float) -> str:
+    """A duration for people: `"35 µs"`, `"2.5 ms"`, `"1.25 s"`."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
 def _type_name(obj: object) -> str:
     try:
         return type(obj).__qualname__

@@ -13,10 +13,13 @@ from ._checks import check_settings
 from ._errors import CrossflowError, InvalidArgument
 from ._instructions import Delivery, DeliveryQueues, make_delivery
 from ._model import Graph
+from ._notebook import in_notebook_kernel, run_in_worker
 from ._providers import ProviderSpec, ScopeProvider, provider_kind
 from ._runtime._driver import run_workflow
-from ._runtime._handle import Session
+from ._session import Session
 from ._text import safe_repr
+from ._viz._display import workflow as workflow_bundle
+from ._viz._pictures import workflow_dot, workflow_mermaid, workflow_svg
 
 if TYPE_CHECKING:
     from ._builder import Builder
@@ -242,8 +245,6 @@ class Workflow(ScopeProvider, Generic[Req, Resp]):
             return anyio.run(
                 partial(self.run, request, events=events, on_event=on_event), backend=backend
             )
-        from ._notebook import in_notebook_kernel, run_in_worker
-
         if not in_notebook_kernel():
             raise CrossflowError(
                 f"{self.name}.run_sync() was called inside a running {running} event loop, "
@@ -262,8 +263,6 @@ class Workflow(ScopeProvider, Generic[Req, Resp]):
 
         The same workflow always gives the same text; every name is escaped.
         """
-        from ._viz._pictures import workflow_mermaid
-
         return workflow_mermaid(self.graph)
 
     def to_dot(self) -> str:
@@ -272,8 +271,6 @@ class Workflow(ScopeProvider, Generic[Req, Resp]):
 
         Rendering it needs Graphviz; crossflow itself never calls it.
         """
-        from ._viz._pictures import workflow_dot
-
         return workflow_dot(self.graph)
 
     def to_svg(self) -> str:
@@ -283,17 +280,13 @@ class Workflow(ScopeProvider, Generic[Req, Resp]):
         workflows in dashed boxes that say when they run. No external program, no
         network.
         """
-        from ._viz._pictures import workflow_svg
-
         return workflow_svg(self.graph)
 
     def _repr_mimebundle_(
         self, include: Container[str] | None = None, exclude: Container[str] | None = None
     ) -> dict[str, str]:
         """The workflow in a notebook: its picture (SVG, HTML), Mermaid and its repr."""
-        from ._viz._display import workflow
-
-        return workflow(self.graph, repr(self), include, exclude)
+        return workflow_bundle(self.graph, repr(self), include, exclude)
 
 
 def _running_event_loop() -> str | None:

@@ -114,3 +114,79 @@ def test_no_import_cycles() -> None:
     """No module of crossflow imports, directly or not, one that imports it back."""
     found = cycles(import_graph())
     assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
+# Bottom to top: a module may import its own layer and the layers below it, never above.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "values",
+        (
+            "crossflow._version",
+            "crossflow._text",
+            "crossflow._errors",
+            "crossflow._display",
+            "crossflow._state",
+            "crossflow._policy",
+            "crossflow._results",
+            "crossflow._arguments",
+            "crossflow._settings",
+            "crossflow._buffers",
+            "crossflow._instructions",
+            "crossflow._causes",
+            "crossflow._ending",
+            "crossflow.events",
+            "crossflow._eventlog",
+            "crossflow._keys",
+            "crossflow._streams",
+        ),
+    ),
+    ("model", ("crossflow._model", "crossflow._analysis")),
+    (
+        "building",
+        (
+            "crossflow._handles",
+            "crossflow._callables",
+            "crossflow._services",
+            "crossflow._providers",
+            "crossflow._checks",
+            "crossflow._operation_handles",
+            "crossflow._draft",
+            "crossflow._chain",
+            "crossflow._builder",
+            "crossflow._build",
+        ),
+    ),
+    ("pictures", ("crossflow._viz",)),
+    ("runtime", ("crossflow._runtime",)),
+    ("front", ("crossflow._workflow", "crossflow._session", "crossflow._notebook")),
+    ("diagrams", ("crossflow._diagram", "crossflow.diagram")),
+    ("package", ("crossflow",)),
+    ("tools", ("crossflow.testing", "crossflow._cli", "crossflow.__main__")),
+]
+# pictures and the runtime are side by side: neither may import the other
+APART = {("pictures", "runtime"), ("runtime", "pictures")}
+
+
+def layer_of(module: str) -> str:
+    best = ("", "")
+    for layer, prefixes in LAYERS:
+        for prefix in prefixes:
+            inside = module == prefix or (prefix != "crossflow" and module.startswith(prefix + "."))
+            if inside and len(prefix) > len(best[1]):
+                best = (layer, prefix)
+    assert best[0], f"{module} belongs to no layer: add it to LAYERS in {__file__}"
+    return best[0]
+
+
+def test_layers_import_one_way() -> None:
+    """Values at the bottom, then the graph model, building, the runtime and the pictures,
+    the Workflow/Session front, diagrams, and the tools: imports only point down."""
+    order = {layer: i for i, (layer, _) in enumerate(LAYERS)}
+    wrong = []
+    for module, targets in sorted(import_graph().items()):
+        here = layer_of(module)
+        for target in sorted(targets):
+            there = layer_of(target)
+            if order[there] > order[here] or (here, there) in APART:
+                wrong.append(f"{module} ({here}) imports {target} ({there})")
+    assert not wrong, "imports that point up:\n" + "\n".join(wrong)

@@ -16,8 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
-import crossflow as cf
-
+from .._buffers import BufferSettings
+from .._builder import Builder
+from .._errors import CrossflowError, OutputAlreadyConnected
+from .._handles import Buffer, InputSlot, Node, Output, Scope
+from .._results import Err, Ok
+from .._settings import ScopeSettings
+from .._workflow import Workflow
 from . import _records as r
 from ._layout import (
     DISPOSE,
@@ -39,22 +44,20 @@ class _Abort(Exception):
     """Problems were found while building; the workflow is not returned."""
 
 
-def build_workflow(
-    layout: ScopeLayout, name: str, problems: Problems
-) -> cf.Workflow[Any, Any] | None:
+def build_workflow(layout: ScopeLayout, name: str, problems: Problems) -> Workflow[Any, Any] | None:
     """Build the workflow; `None` (with `problems` filled in) when it cannot be built."""
     streams: dict[str, type[Any]] = dict.fromkeys(layout.streams, object)
 
-    def build_fn(scope: cf.Scope[Any, Any], builder: cf.Builder) -> None:
+    def build_fn(scope: Scope[Any, Any], builder: Builder) -> None:
         _ScopeBuild(layout, scope, builder, problems, root=True).build()
         if problems:
             raise _Abort
 
     try:
-        return cf.Workflow.build(build_fn, name=name, streams=streams)
+        return Workflow.build(build_fn, name=name, streams=streams)
     except _Abort:
         return None
-    except cf.CrossflowError as error:
+    except CrossflowError as error:
         problems.add("", "", f"the workflow cannot be built: {error}", error)
         return None
 
@@ -79,8 +82,8 @@ class _ScopeBuild:
     def __init__(
         self,
         layout: ScopeLayout,
-        scope: cf.Scope[Any, Any],
-        builder: cf.Builder,
+        scope: Scope[Any, Any],
+        builder: Builder,
         problems: Problems,
         root: bool,
     ) -> None:
@@ -89,11 +92,11 @@ class _ScopeBuild:
         self.builder = builder
         self.problems = problems
         self.root = root
-        self.inputs: dict[str, dict[str | None, cf.InputSlot[Any] | cf.Buffer[Any]]] = {}
-        self.outputs: list[tuple[Placed, str, cf.Output[Any], Any]] = []
-        self.buffers: dict[BufferRef, cf.Buffer[Any]] = {}
-        self.entries: dict[Hashable, cf.InputSlot[Any] | cf.Buffer[Any] | None] = {}
-        self.pending: list[tuple[Placed, cf.Node[Any, Any] | None]] = []
+        self.inputs: dict[str, dict[str | None, InputSlot[Any] | Buffer[Any]]] = {}
+        self.outputs: list[tuple[Placed, str, Output[Any], Any]] = []
+        self.buffers: dict[BufferRef, Buffer[Any]] = {}
+        self.entries: dict[Hashable, InputSlot[Any] | Buffer[Any] | None] = {}
+        self.pending: list[tuple[Placed, Node[Any, Any] | None]] = []
 
     def problem(self, placed: Placed, message: str, error: BaseException | None = None) -> None:
         self.problems.add(placed.op.name, placed.op.pointer, message, error)
@@ -104,12 +107,12 @@ class _ScopeBuild:
         for placed in self.layout.placed:
             try:
                 self.create(placed)
-            except cf.CrossflowError as error:
+            except CrossflowError as error:
                 self.problem(placed, f"cannot be built: {error}", error)
         for placed, node in self.pending:
             try:
                 self.create_reader(placed, node)
-            except cf.CrossflowError as error:
+            except CrossflowError as error:
                 self.problem(placed, f"cannot be built: {error}", error)
         for placed, port, output, source in self.outputs:
             target = self.layout.handler if port == "@handler" else self.target_of(placed, port)
@@ -119,14 +122,14 @@ class _ScopeBuild:
                 slot = self.entry(target, source)
                 if slot is not None:
                     self.builder.connect(output, slot)
-            except cf.OutputAlreadyConnected as error:
+            except OutputAlreadyConnected as error:
                 self.problem(
                     placed,
                     f"its builder returned ports that are already connected inside the "
                     f"builder; return ports that are free: {error}",
                     error,
                 )
-            except cf.CrossflowError as error:
+            except CrossflowError as error:
                 self.problem(placed, f"cannot be connected: {error}", error)
         if self.layout.start is not None:
             slot = self.entry(self.layout.start, None)
@@ -142,10 +145,10 @@ class _ScopeBuild:
 
     # ---------------------------------------------------------------- operations
 
-    def out(self, placed: Placed, port: str, output: cf.Output[Any], source: Any) -> None:
+    def out(self, placed: Placed, port: str, output: Output[Any], source: Any) -> None:
         self.outputs.append((placed, port, output, source))
 
-    def node(self, fn: Callable[[Any], Any], name: str) -> cf.Node[Any, Any]:
+    def node(self, fn: Callable[[Any], Any], name: str) -> Node[Any, Any]:
         return self.builder.create_node(fn, name=name)
 
     def create(self, placed: Placed) -> None:
@@ -191,15 +194,15 @@ class _ScopeBuild:
             self.out(placed, "on_error" if op.on_error is not None else "@handler", fork.err, str)
         elif isinstance(op, r.BufferOp):
             settings = {
-                "keep_last": cf.BufferSettings.keep_last,
-                "keep_first": cf.BufferSettings.keep_first,
+                "keep_last": BufferSettings.keep_last,
+                "keep_first": BufferSettings.keep_first,
             }
             made = (
-                cf.BufferSettings.keep_all()
+                BufferSettings.keep_all()
                 if op.retention == "keep_all"
                 else settings[op.retention](op.n if op.n is not None else 1)
             )
-            buffer: cf.Buffer[Any] = self.builder.create_buffer(made, name=uid)
+            buffer: Buffer[Any] = self.builder.create_buffer(made, name=uid)
             self.buffers[BufferRef(uid)] = buffer
             self.inputs[uid] = {None: buffer}
             if op.serialize:
@@ -220,7 +223,7 @@ class _ScopeBuild:
         except Exception as error:
             self.problem(placed, f"node builder {info.name!r} raised {error_text(error)}", error)
             return
-        if not isinstance(node, cf.Node):
+        if not isinstance(node, Node):
             self.problem(
                 placed,
                 f"node builder {info.name!r} returned {shown(node)}; a node builder returns "
@@ -271,9 +274,9 @@ class _ScopeBuild:
             if set(got) != set(declared):
                 wrong.append(f"{what} {sorted(got)} (declared: {sorted(declared)})")
         kinds_ok = (
-            all(isinstance(v, (cf.InputSlot, cf.Buffer)) for v in section.inputs.values())
-            and all(isinstance(v, cf.Output) for v in section.outputs.values())
-            and all(isinstance(v, cf.Buffer) for v in section.buffers.values())
+            all(isinstance(v, (InputSlot, Buffer)) for v in section.inputs.values())
+            and all(isinstance(v, Output) for v in section.outputs.values())
+            and all(isinstance(v, Buffer) for v in section.buffers.values())
         )
         if wrong or not kinds_ok:
             detail = (
@@ -288,7 +291,7 @@ class _ScopeBuild:
                 f"it declared at registration: {detail}",
             )
             return
-        ports: dict[str | None, cf.InputSlot[Any] | cf.Buffer[Any]] = {}
+        ports: dict[str | None, InputSlot[Any] | Buffer[Any]] = {}
         ports.update(section.inputs)
         ports.update(section.buffers)
         self.inputs[placed.uid] = ports
@@ -302,13 +305,13 @@ class _ScopeBuild:
         assert child is not None
         problems = self.problems
 
-        def build_child(scope: cf.Scope[Any, Any], builder: cf.Builder) -> None:
+        def build_child(scope: Scope[Any, Any], builder: Builder) -> None:
             _ScopeBuild(child, scope, builder, problems, root=False).build()
 
         node = self.builder.create_scope(
             build_child,
             name=placed.uid,
-            settings=cf.ScopeSettings(uninterruptible=child.uninterruptible),
+            settings=ScopeSettings(uninterruptible=child.uninterruptible),
             streams=dict.fromkeys(child.streams, object),
         )
         self.inputs[placed.uid] = {None: node.input}
@@ -335,10 +338,10 @@ class _ScopeBuild:
             rest = self.builder.chain(split.remaining).map(_second, name=f"{placed.uid}:remaining")
             self.out(placed, "remaining", rest.output(), None)
 
-    def create_reader(self, placed: Placed, entry: cf.Node[Any, Any] | None) -> None:
+    def create_reader(self, placed: Placed, entry: Node[Any, Any] | None) -> None:
         op = placed.op
         assert isinstance(op, (r.JoinOp, r.ListenOp, r.BufferAccessOp))
-        picked: list[tuple[str | int, cf.Buffer[Any]]] = []
+        picked: list[tuple[str | int, Buffer[Any]]] = []
         for key, ref in placed.buffers:
             buffer = self.buffers.get(ref)
             if buffer is None:
@@ -372,13 +375,13 @@ class _ScopeBuild:
 
     # ---------------------------------------------------------------- targets
 
-    def entry(self, target: Target, source: Any) -> cf.InputSlot[Any] | cf.Buffer[Any] | None:
+    def entry(self, target: Target, source: Any) -> InputSlot[Any] | Buffer[Any] | None:
         """Where a source carrying `source` values connects to reach `target`."""
         if target == DISPOSE:
             return None
         if isinstance(target, BuiltinTarget):
             if target.kind == "terminate":
-                slot: cf.InputSlot[Any] = self.scope.terminate
+                slot: InputSlot[Any] = self.scope.terminate
                 return self.to_json("terminate", slot, source) if self.root else slot
             if target.kind == "cancel":
                 return self.cancel(source)
@@ -422,8 +425,8 @@ class _ScopeBuild:
         return isinstance(placed.op, (r.NodeOp, r.SectionOp))
 
     def to_json(
-        self, label: str, slot: cf.InputSlot[Any] | cf.Buffer[Any], source: Any
-    ) -> cf.InputSlot[Any] | cf.Buffer[Any]:
+        self, label: str, slot: InputSlot[Any] | Buffer[Any], source: Any
+    ) -> InputSlot[Any] | Buffer[Any]:
         if _is_json_source(source):
             return slot
         key = ("to_json", label)
@@ -433,11 +436,11 @@ class _ScopeBuild:
         assert found is not None
         return found
 
-    def cancel(self, source: Any) -> cf.InputSlot[Any]:
+    def cancel(self, source: Any) -> InputSlot[Any]:
         if "cancel" not in self.entries:
             self.entries["cancel"] = self.builder.create_cancel()
         slot = self.entries["cancel"]
-        assert isinstance(slot, cf.InputSlot)
+        assert isinstance(slot, InputSlot)
         if source is str:
             return slot
         if "cancel:text" not in self.entries:
@@ -445,25 +448,25 @@ class _ScopeBuild:
             self.builder.connect(text.output, slot)
             self.entries["cancel:text"] = text.input
         found = self.entries["cancel:text"]
-        assert isinstance(found, cf.InputSlot)
+        assert isinstance(found, InputSlot)
         return found
 
-    def implicit_cancel(self) -> cf.InputSlot[Any]:
+    def implicit_cancel(self) -> InputSlot[Any]:
         if "implicit_cancel" not in self.entries:
             entry = self.node(_identity, "implicit_cancel")
             self.builder.chain(entry.output).cancellation_filter(_never).dispose()
             self.entries["implicit_cancel"] = entry.input
         found = self.entries["implicit_cancel"]
-        assert isinstance(found, cf.InputSlot)
+        assert isinstance(found, InputSlot)
         return found
 
     def fallible(
         self,
         name: str,
-        fn: Callable[[Any], cf.Ok[Any] | cf.Err[str]],
-        slot: cf.InputSlot[Any] | cf.Buffer[Any],
+        fn: Callable[[Any], Ok[Any] | Err[str]],
+        slot: InputSlot[Any] | Buffer[Any],
         guard: bool = False,
-    ) -> cf.InputSlot[Any]:
+    ) -> InputSlot[Any]:
         """A step whose `cf.Ok` goes on to `slot` and whose `cf.Err` goes to the handler."""
         step = self.node(fn, name)
         fork = self.builder.create_fork_result()
@@ -475,8 +478,8 @@ class _ScopeBuild:
         return step.input
 
     def fallible_chain(
-        self, output: cf.Output[Any], name: str, fn: Callable[[Any], cf.Ok[Any] | cf.Err[str]]
-    ) -> cf.Output[Any]:
+        self, output: Output[Any], name: str, fn: Callable[[Any], Ok[Any] | Err[str]]
+    ) -> Output[Any]:
         step = self.node(fn, name)
         fork = self.builder.create_fork_result()
         self.builder.connect(output, step.input)
@@ -504,58 +507,56 @@ def _text(message: Any) -> str:
         return shown(message, 200)
 
 
-def _decoder(uid: str, declared: Any) -> Callable[[Any], cf.Ok[Any] | cf.Err[str]]:
+def _decoder(uid: str, declared: Any) -> Callable[[Any], Ok[Any] | Err[str]]:
     from ._types import decoder
 
     decode = decoder(declared)
     label = type_name(declared)
 
-    def convert(message: Any) -> cf.Ok[Any] | cf.Err[str]:
+    def convert(message: Any) -> Ok[Any] | Err[str]:
         try:
-            return cf.Ok(decode(message, ""))
+            return Ok(decode(message, ""))
         except ConversionError as error:
             first = error
         if not isinstance(message, (dict, list, str, int, float, bool, type(None))):
             try:
-                return cf.Ok(decode(to_json(message), ""))
+                return Ok(decode(to_json(message), ""))
             except ConversionError:
                 pass
-        return cf.Err(f"{uid}: the message {shown(message)} does not fit {label}: {first}")
+        return Err(f"{uid}: the message {shown(message)} does not fit {label}: {first}")
 
     return convert
 
 
-def _encoder(label: str) -> Callable[[Any], cf.Ok[Any] | cf.Err[str]]:
-    def encode(message: Any) -> cf.Ok[Any] | cf.Err[str]:
+def _encoder(label: str) -> Callable[[Any], Ok[Any] | Err[str]]:
+    def encode(message: Any) -> Ok[Any] | Err[str]:
         try:
-            return cf.Ok(to_json(message))
+            return Ok(to_json(message))
         except ConversionError as error:
-            return cf.Err(f"{label}: {error}")
+            return Err(f"{label}: {error}")
 
     return encode
 
 
-def _transformer(
-    uid: str, program: Callable[[Any], Any]
-) -> Callable[[Any], cf.Ok[Any] | cf.Err[str]]:
-    def transform(message: Any) -> cf.Ok[Any] | cf.Err[str]:
+def _transformer(uid: str, program: Callable[[Any], Any]) -> Callable[[Any], Ok[Any] | Err[str]]:
+    def transform(message: Any) -> Ok[Any] | Err[str]:
         try:
-            return cf.Ok(to_json(program(to_json(message))))
+            return Ok(to_json(program(to_json(message))))
         except Exception as error:  # CEL reports failures with several exception types
-            return cf.Err(f"transform {uid!r} failed: {error_text(error)}")
+            return Err(f"transform {uid!r} failed: {error_text(error)}")
 
     return transform
 
 
 def _resulter(uid: str) -> Callable[[Any], Any]:
     def to_result(message: Any) -> Any:
-        if isinstance(message, (cf.Ok, cf.Err)):
+        if isinstance(message, (Ok, Err)):
             return message
         if isinstance(message, Mapping) and len(message) == 1:
             if "Ok" in message:
-                return cf.Ok(message["Ok"])
+                return Ok(message["Ok"])
             if "Err" in message:
-                return cf.Err(message["Err"])
+                return Err(message["Err"])
         raise TypeError(
             f"fork_result {uid!r} received {shown(message)}: it needs a cf.Ok or cf.Err, or "
             'JSON {"Ok": ...} or {"Err": ...}'

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, final
 
-import crossflow as cf
-
+from .._errors import InvalidArgument
+from .._workflow import Workflow
 from ._build import build_workflow
 from ._layout import lay_out
 from ._problems import DiagramError, Problem, Problems
@@ -86,7 +86,7 @@ class Diagram:
             return cls(parsed, name)
         if isinstance(data, Mapping):
             return cls(copy.deepcopy(dict(data)), name)
-        raise cf.InvalidArgument(
+        raise InvalidArgument(
             f"Diagram.from_json takes JSON text or a dict, got {data!r} of type "
             f"{type(data).__name__}; to read a file, use Diagram.from_file(path)"
         )
@@ -122,12 +122,12 @@ class Diagram:
 
     def _check(self, registry: object, name: str | None) -> tuple[list[Problem], Any]:
         if not isinstance(registry, Registry):
-            raise cf.InvalidArgument(
+            raise InvalidArgument(
                 f"a diagram is checked and built against a cf.diagram.Registry, got "
                 f"{registry!r} of type {type(registry).__name__}"
             )
         if name is not None and not isinstance(name, str):
-            raise cf.InvalidArgument(f"build(name=...) takes a str, got {name!r}")
+            raise InvalidArgument(f"build(name=...) takes a str, got {name!r}")
         problems = Problems()
         problems.extend(self._read_problems)
         layout = lay_out(self._document, registry, problems)
@@ -149,7 +149,7 @@ class Diagram:
         """
         return self._check(registry, None)[0]
 
-    def build(self, registry: Registry, *, name: str | None = None) -> cf.Workflow[Any, Any]:
+    def build(self, registry: Registry, *, name: str | None = None) -> Workflow[Any, Any]:
         """Build the workflow the diagram describes, with the builders of `registry`.
 
         The workflow takes and returns JSON values (S11.1); run it like any other
@@ -165,5 +165,5 @@ class Diagram:
         if problems:
             raise DiagramError(problems, f"diagram {self.name!r}")
         assert workflow is not None
-        result: cf.Workflow[Any, Any] = workflow
+        result: Workflow[Any, Any] = workflow
         return result

@@ -11,12 +11,13 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import crossflow as cf
-
-from ._registry import NodeBuilder, SectionBuilder
+from .._results import Err, Ok
 from ._types import Schemas, type_name
+
+if TYPE_CHECKING:
+    from ._registry import NodeBuilder, SectionBuilder
 
 JSON_TYPE_NAME = "serde_json::value::Value"
 
@@ -55,8 +56,8 @@ class _Messages:
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         members = args if origin in (typing.Union, types.UnionType) else ()
-        oks = [a for a in members if (typing.get_origin(a) or a) is cf.Ok]
-        errs = [a for a in members if (typing.get_origin(a) or a) is cf.Err]
+        oks = [a for a in members if (typing.get_origin(a) or a) is Ok]
+        errs = [a for a in members if (typing.get_origin(a) or a) is Err]
         if len(members) == 2 and oks and errs:
             ok = self.index(_inner(oks[0]))
             err = self.index(_inner(errs[0]))

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-import crossflow as cf
+from .._errors import BuildError
 
 LIMIT = 120  # characters of a user value shown in a message
 
@@ -82,7 +82,7 @@ class Problem:
         return {"operation": self.operation, "pointer": self.pointer, "message": self.message}
 
 
-class DiagramError(cf.BuildError):
+class DiagramError(BuildError):
     """A diagram could not be loaded or built.
 
     Raised by `Diagram.build` (and by `Diagram.from_json` / `from_file` when the

@@ -7,22 +7,24 @@ from typing import Any, TypeVar, final
 
 import attrs
 
-import crossflow as cf
-
+from .._builder import Builder
+from .._errors import InvalidArgument
+from .._handles import Buffer, InputSlot, Node, Output
+from ._metadata import registry_metadata
 from ._types import ConversionError, Decoder, decoder, to_json, type_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-NodeBuildFn = Callable[[cf.Builder, Any], "cf.Node[Any, Any]"]
-SectionBuildFn = Callable[[cf.Builder, Any], "Section"]
+NodeBuildFn = Callable[[Builder, Any], "Node[Any, Any]"]
+SectionBuildFn = Callable[[Builder, Any], "Section"]
 
 
 def _check_map(value: object, where: str, what: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise cf.InvalidArgument(f"{where}: {what} must be a dict, got {value!r}")
+        raise InvalidArgument(f"{where}: {what} must be a dict, got {value!r}")
     for key in value:
         if not isinstance(key, str):
-            raise cf.InvalidArgument(f"{where}: the keys of {what} must be str, got {key!r}")
+            raise InvalidArgument(f"{where}: the keys of {what} must be str, got {key!r}")
     return dict(value)
 
 
@@ -42,11 +44,9 @@ class Section:
         buffers: exposed name to buffer the builder made.
     """
 
-    inputs: Mapping[str, cf.InputSlot[Any] | cf.Buffer[Any]] = attrs.field(
-        factory=dict, converter=dict
-    )
-    outputs: Mapping[str, cf.Output[Any]] = attrs.field(factory=dict, converter=dict)
-    buffers: Mapping[str, cf.Buffer[Any]] = attrs.field(factory=dict, converter=dict)
+    inputs: Mapping[str, InputSlot[Any] | Buffer[Any]] = attrs.field(factory=dict, converter=dict)
+    outputs: Mapping[str, Output[Any]] = attrs.field(factory=dict, converter=dict)
+    buffers: Mapping[str, Buffer[Any]] = attrs.field(factory=dict, converter=dict)
 
 
 _UNTYPED: Any = object()
@@ -102,13 +102,13 @@ def _type(value: object, where: str, what: str) -> Decoder | None:
     try:
         return decoder(value)
     except TypeError as error:
-        raise cf.InvalidArgument(f"{where}: {what}={value!r} cannot be used: {error}") from None
+        raise InvalidArgument(f"{where}: {what}={value!r} cannot be used: {error}") from None
 
 
 def _config(config: object, examples: object, where: str) -> _Config:
     decode = _type(config, where, "config")
     if isinstance(examples, (str, bytes)) or not isinstance(examples, Iterable):
-        raise cf.InvalidArgument(
+        raise InvalidArgument(
             f"{where}: config_examples must be a sequence of (description, config) pairs, "
             f"got {examples!r}"
         )
@@ -119,11 +119,11 @@ def _config(config: object, examples: object, where: str) -> _Config:
         elif isinstance(example, tuple) and len(example) == 2:
             text, value = example
         else:
-            raise cf.InvalidArgument(
+            raise InvalidArgument(
                 f"{where}: a config example is a (description, config) pair, got {example!r}"
             )
         if not isinstance(text, str):
-            raise cf.InvalidArgument(
+            raise InvalidArgument(
                 f"{where}: a config example's description must be a str, got {text!r}"
             )
         try:
@@ -131,7 +131,7 @@ def _config(config: object, examples: object, where: str) -> _Config:
             if decode is not None:
                 decode(json_value, "")
         except ConversionError as error:
-            raise cf.InvalidArgument(
+            raise InvalidArgument(
                 f"{where}: the config example {text!r} does not fit config={type_name(config)}: "
                 f"{error}"
             ) from None
@@ -146,13 +146,13 @@ def _names_or_types(value: object, where: str, what: str) -> dict[str, Any]:
             _type(tp, where, f"{what}[{name!r}]")
         return out
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise cf.InvalidArgument(
+        raise InvalidArgument(
             f"{where}: {what} must be a sequence of names or a dict of name to type, got {value!r}"
         )
     out = {}
     for name in value:
         if not isinstance(name, str):
-            raise cf.InvalidArgument(f"{where}: the names in {what} must be str, got {name!r}")
+            raise InvalidArgument(f"{where}: the names in {what} must be str, got {name!r}")
         out[name] = None
     return out
 
@@ -199,7 +199,7 @@ class Registry:
     def register_node_builder(
         self,
         name: str,
-        build_fn: Callable[[cf.Builder, Any], cf.Node[Any, Any]],
+        build_fn: Callable[[Builder, Any], Node[Any, Any]],
         *,
         config: Any = None,
         request: Any = None,
@@ -241,7 +241,7 @@ class Registry:
             declared = _check_map(streams, where, "streams")
             for stream, tp in declared.items():
                 if not stream.isidentifier():
-                    raise cf.InvalidArgument(
+                    raise InvalidArgument(
                         f"{where}: stream names must be identifiers, got {stream!r}"
                     )
                 _type(tp, where, f"streams[{stream!r}]")
@@ -290,7 +290,7 @@ class Registry:
     def register_section_builder(
         self,
         name: str,
-        build_fn: Callable[[cf.Builder, Any], Section],
+        build_fn: Callable[[Builder, Any], Section],
         *,
         inputs: Sequence[str] | Mapping[str, Any] = (),
         outputs: Sequence[str] | Mapping[str, Any] = (),
@@ -320,7 +320,7 @@ class Registry:
         bufs = _names_or_types(buffers, where, "buffers")
         both = sorted(set(ins) & set(bufs))
         if both:
-            raise cf.InvalidArgument(
+            raise InvalidArgument(
                 f"{where}: {', '.join(map(repr, both))} is both an input and a buffer; "
                 "an exposed name means one thing"
             )
@@ -372,8 +372,6 @@ class Registry:
         `messages`, `schemas`, `reverse_message_lookup` and `trace_supported`. Message
         type 0 is JSON; each declared type gets its own entry, with its JSON Schema.
         """
-        from ._metadata import registry_metadata
-
         return registry_metadata(self._nodes.values(), self._sections.values())
 
     # ---------------------------------------------------------------- lookups
@@ -389,9 +387,9 @@ class Registry:
     @staticmethod
     def _check_name(name: object, where: str, build_fn: object) -> None:
         if not isinstance(name, str) or not name:
-            raise cf.InvalidArgument(f"{where}: the name must be a non-empty str, got {name!r}")
+            raise InvalidArgument(f"{where}: the name must be a non-empty str, got {name!r}")
         if not callable(build_fn):
-            raise cf.InvalidArgument(
+            raise InvalidArgument(
                 f"{where}: build_fn must be a function (builder, config) -> ..., got {build_fn!r}"
             )
 
@@ -400,11 +398,11 @@ class Registry:
         if text is None:
             return default
         if not isinstance(text, str):
-            raise cf.InvalidArgument(f"{where}: display_text must be a str, got {text!r}")
+            raise InvalidArgument(f"{where}: display_text must be a str, got {text!r}")
         return text
 
     @staticmethod
     def _description(text: object, where: str) -> str | None:
         if text is not None and not isinstance(text, str):
-            raise cf.InvalidArgument(f"{where}: description must be a str, got {text!r}")
+            raise InvalidArgument(f"{where}: description must be a str, got {text!r}")
         return text

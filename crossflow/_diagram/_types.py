@@ -20,8 +20,7 @@ from typing import Any, Literal, NewType, Union
 
 import attrs
 
-import crossflow as cf
-
+from .._results import Err, Ok
 from ._problems import shown
 
 Decoder = Callable[[Any, str], Any]
@@ -55,9 +54,9 @@ def to_json(value: Any, path: str = "") -> Any:
         for k, v in value.items():
             out[_key(k, path)] = to_json(v, f"{path}.{k}")
         return out
-    if isinstance(value, cf.Ok):
+    if isinstance(value, Ok):
         return {"Ok": to_json(value.value, f"{path}.Ok")}
-    if isinstance(value, cf.Err):
+    if isinstance(value, Err):
         return {"Err": to_json(value.error, f"{path}.Err")}
     if isinstance(value, enum.Enum):
         return to_json(value.value, path)
@@ -206,10 +205,10 @@ def _make_decoder(tp: Any) -> Decoder:
             return _class_decoder(tp)
         if typing.is_typeddict(tp):
             return _typeddict_decoder(tp)
-        if tp in (cf.Ok, cf.Err):
+        if tp in (Ok, Err):
             return _result_decoder(tp, Any)
         return _instance_decoder(tp)
-    if origin in (cf.Ok, cf.Err):
+    if origin in (Ok, Err):
         return _result_decoder(origin, args[0] if args else Any)
     raise TypeError(f"{tp!r} is not a type that JSON can be converted into")
 
@@ -394,7 +393,7 @@ def _typeddict_decoder(tp: type) -> Decoder:
 
 
 def _result_decoder(kind: type, inner: Any) -> Decoder:
-    key = "Ok" if kind is cf.Ok else "Err"
+    key = "Ok" if kind is Ok else "Err"
     decode_inner = decoder(inner)
 
     def decode(v: Any, p: str) -> Any:
@@ -507,8 +506,8 @@ class Schemas:
             if kind in (set, frozenset):
                 schema["uniqueItems"] = True
             return schema
-        if origin in (cf.Ok, cf.Err) or tp in (cf.Ok, cf.Err):
-            key = "Ok" if (origin or tp) is cf.Ok else "Err"
+        if origin in (Ok, Err) or tp in (Ok, Err):
+            key = "Ok" if (origin or tp) is Ok else "Err"
             inner = self.of(args[0]) if args else True
             return {
                 "type": "object",

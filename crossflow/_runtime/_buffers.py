@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .._keys import BufferView
     from ._engine import Engine
     from ._plan import Handler, JoinPlan, KeysPlan, Plan
-    from ._session import ScopeSession
+    from ._scope_session import ScopeSession
 
 RUNNING = SessionState.RUNNING
 

@@ -16,7 +16,7 @@ from .._state import SessionState
 if TYPE_CHECKING:
     from ._engine import Engine
     from ._plan import Handler, Plan
-    from ._session import CollectState, ScopeSession
+    from ._scope_session import CollectState, ScopeSession
 
 RUNNING = SessionState.RUNNING
 

@@ -31,7 +31,7 @@ from ..events import Disposed
 from ._disposals import Disposals
 from ._log import ObservedLog
 from ._queues import Ticket, release
-from ._session import CollectState, ScopeSession
+from ._scope_session import CollectState, ScopeSession
 
 if TYPE_CHECKING:
     from ..events import Event

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .._instructions import Delivery
     from .._model import Graph
     from ..events import Event
-    from ._session import ScopeSession
+    from ._scope_session import ScopeSession
 
 TERMINATED = SessionState.TERMINATED
 CANCELLED = SessionState.CANCELLED

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from ..events import Event
-    from ._session import ScopeSession
+    from ._scope_session import ScopeSession
 
 
 @final

@@ -26,7 +26,7 @@ from .._text import describe_error, safe_repr
 if TYPE_CHECKING:
     from ._engine import Engine
     from ._plan import Handler, Plan
-    from ._session import ScopeSession
+    from ._scope_session import ScopeSession
 
 # messages of these types are immutable: a fork can share them instead of copying
 _SHARED = frozenset({int, float, complex, str, bytes, bool, type(None), frozenset, range})

@@ -20,7 +20,7 @@ from ..events import (
     SessionStarted,
     Terminated,
 )
-from ._session import ScopeSession
+from ._scope_session import ScopeSession
 
 if TYPE_CHECKING:
     # (time, event class, session, fields), or an inline call's (see `Inline`)

@@ -34,7 +34,7 @@ from . import _buffers, _collect, _delivered, _forks, _sessions, _tasks, _trim
 
 if TYPE_CHECKING:
     from ._engine import Engine
-    from ._session import ScopeSession
+    from ._scope_session import ScopeSession
 
 Handler = Callable[["Engine", "ScopeSession", Any], None]
 WAIT = CancellationPolicy.WAIT

@@ -16,7 +16,7 @@ from .._state import SessionState
 
 if TYPE_CHECKING:
     from ._engine import Engine
-    from ._session import ScopeSession
+    from ._scope_session import ScopeSession
 
 RUNNING = SessionState.RUNNING
 

@@ -51,7 +51,7 @@ from ..events import (
 from ._exceptions import is_fatal
 from ._log import Ended
 from ._queues import QUEUED, Ticket, release, submit
-from ._session import ScopeSession
+from ._scope_session import ScopeSession
 
 if TYPE_CHECKING:
     from anyio import CancelScope

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
     from ._engine import Engine
     from ._plan import Handler, Plan
-    from ._session import ScopeSession
+    from ._scope_session import ScopeSession
 
 RUNNING = SessionState.RUNNING
 ABANDON = CancellationPolicy.ABANDON

@@ -16,7 +16,7 @@ from ._queues import release
 if TYPE_CHECKING:
     from ._engine import Engine
     from ._plan import Handler, Plan
-    from ._session import ScopeSession
+    from ._scope_session import ScopeSession
 
 WAIT = CancellationPolicy.WAIT
 

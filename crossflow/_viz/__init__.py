@@ -12,5 +12,6 @@ Everything here reads the public graph model (`crossflow._model`) and the event 
 * `_html`, `_timeline`: tables, trees and the timeline of an event log;
 * `_progress`: `cf.Progress`, the snapshot a progress display reads;
 * `_terminal`, `_live`: a progress line on a terminal, a display updated in a notebook;
-* `_display`: the notebook mime bundles of workflows, sessions, cancellations and logs.
+* `_bundle`, `_display`: the notebook mime bundles of workflows, sessions, cancellations
+  and logs; values below the pictures find theirs in `crossflow._display`, filled here.
 """

@@ -10,47 +10,15 @@ notebook falls back to the text.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Container, Sequence
 from datetime import datetime
 
 from .._causes import Cancellation
-from .._errors import CrossflowWarning
 from .._model import Graph
 from ..events import Event
 from . import _cause_tree, _html, _pictures, _timeline
-from ._progress import Progress
-
-PLAIN = "text/plain"
-SVG = "image/svg+xml"
-HTML = "text/html"
-MERMAID = "text/vnd.mermaid"
-
-Makers = dict[str, Callable[[], str]]
-
-
-def bundle(
-    makers: Makers, include: Container[str] | None, exclude: Container[str] | None
-) -> dict[str, str]:
-    """The forms asked for; a form that fails is left out with a warning, never raised."""
-    out: dict[str, str] = {}
-    for mime, make in makers.items():
-        if include is not None and mime not in include:
-            continue
-        if exclude is not None and mime in exclude:
-            continue
-        try:
-            out[mime] = make()
-        except Exception as error:
-            if mime == PLAIN:
-                raise
-            warnings.warn(
-                f"crossflow could not make the {mime} form of this object for the notebook "
-                f"({type(error).__name__}: {error}); the other forms are shown",
-                CrossflowWarning,
-                stacklevel=3,
-            )
-    return out
+from ._bundle import HTML, MERMAID, PLAIN, SVG, Makers, bundle
+from ._progress import Progress, progress_html
 
 
 def workflow(
@@ -122,28 +90,6 @@ def run(
         makers[SVG] = picture
         makers[MERMAID] = lambda: _pictures.run_mermaid(graph, events, state)
     return bundle(makers, include, exclude)
-
-
-def progress_html(progress: Progress) -> str:
-    """The progress of a run as a table, one row per operation that did anything."""
-    cell = 'style="text-align:right;padding:1px 8px"'
-    left = 'style="text-align:left;padding:1px 8px"'
-    rows = [
-        f"<p>{_html.escape(str(progress))}</p>",
-        '<table style="border-collapse:collapse;font-family:monospace;font-size:12px">',
-        f"<thead><tr><th {left}>operation</th><th {cell}>started</th><th {cell}>finished</th>"
-        f"<th {cell}>running</th><th {cell}>failed</th><th {cell}>disposed</th></tr></thead>"
-        "<tbody>",
-    ]
-    for op in progress.operations[:200]:
-        where = "/".join((*op.scope[1:], op.name))
-        rows.append(
-            f"<tr><td {left}>{_html.escape(where)}</td><td {cell}>{op.started}</td>"
-            f"<td {cell}>{op.finished}</td><td {cell}>{op.running}</td>"
-            f"<td {cell}>{op.failed}</td><td {cell}>{op.disposed}</td></tr>"
-        )
-    rows.append("</tbody></table>")
-    return "\n".join(rows)
 
 
 def cancellation(

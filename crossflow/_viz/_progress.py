@@ -21,6 +21,7 @@ import attrs
 
 from .._causes import Cancellation
 from .._state import SessionState
+from .._text import seconds_text
 from ..events import (
     Cancelled,
     CleanupStarted,
@@ -31,6 +32,8 @@ from ..events import (
     SessionStarted,
     Terminated,
 )
+from ._bundle import PLAIN, bundle
+from ._html import escape
 
 _LABEL = re.compile(r"\[\d+\]$")
 
@@ -153,16 +156,15 @@ class Progress:
             parts.append(f"{self.failed} failed")
         if self.disposed:
             parts.append(f"{self.disposed} disposed")
-        return f"{self.workflow} {self.state.name} after {_seconds(self.elapsed)}: " + ", ".join(
-            parts
+        return (
+            f"{self.workflow} {self.state.name} after {seconds_text(self.elapsed)}: "
+            + ", ".join(parts)
         )
 
     def _repr_mimebundle_(
         self, include: Container[str] | None = None, exclude: Container[str] | None = None
     ) -> dict[str, str]:
         """The snapshot in a notebook: its summary and a table per operation."""
-        from ._display import PLAIN, bundle, progress_html
-
         return bundle({PLAIN: lambda: str(self), "text/html": lambda: progress_html(self)},
                       include, exclude)  # fmt: skip
 
@@ -185,14 +187,6 @@ class Progress:
             "current": self.current,
             "cancellation": None if self.cancellation is None else self.cancellation.to_dict(),
         }
-
-
-def _seconds(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
 
 
 class Tracker:
@@ -302,3 +296,25 @@ class Tracker:
 def by_operation(progress: Progress) -> Mapping[tuple[tuple[str, ...], str], OperationProgress]:
     """The operations of a snapshot by (scope, name)."""
     return {(op.scope, op.name): op for op in progress.operations}
+
+
+def progress_html(progress: Progress) -> str:
+    """The progress of a run as a table, one row per operation that did anything."""
+    cell = 'style="text-align:right;padding:1px 8px"'
+    left = 'style="text-align:left;padding:1px 8px"'
+    rows = [
+        f"<p>{escape(str(progress))}</p>",
+        '<table style="border-collapse:collapse;font-family:monospace;font-size:12px">',
+        f"<thead><tr><th {left}>operation</th><th {cell}>started</th><th {cell}>finished</th>"
+        f"<th {cell}>running</th><th {cell}>failed</th><th {cell}>disposed</th></tr></thead>"
+        "<tbody>",
+    ]
+    for op in progress.operations[:200]:
+        where = "/".join((*op.scope[1:], op.name))
+        rows.append(
+            f"<tr><td {left}>{escape(where)}</td><td {cell}>{op.started}</td>"
+            f"<td {cell}>{op.finished}</td><td {cell}>{op.running}</td>"
+            f"<td {cell}>{op.failed}</td><td {cell}>{op.disposed}</td></tr>"
+        )
+    rows.append("</tbody></table>")
+    return "\n".join(rows)

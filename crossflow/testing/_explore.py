@@ -16,9 +16,10 @@ import anyio
 import attrs
 
 import crossflow as cf
+import crossflow.testing._clock as _clock
+import crossflow.testing._hooks as _hooks
 from crossflow import events as ev
 
-from . import _clock, _hooks
 from ._clock import Backend
 from ._points import KINDS, InjectedFailure, Point, PointKind, cancel_points, event_key
 from ._points import failure_points as _failure_points

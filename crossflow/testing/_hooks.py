@@ -27,7 +27,7 @@ def start(
     inject: Inject,
 ) -> cf.Session[Resp]:
     """`workflow.start(request, on_event=on_event)`, with `inject` before every activation."""
-    from crossflow._runtime._handle import Session
+    from crossflow._session import Session
 
     session: cf.Session[Resp] = Session(
         workflow._graph,

@@ -8,8 +8,8 @@ from typing import TypeVar
 from hypothesis import strategies as st
 
 import crossflow as cf
+import crossflow.testing._clock as _clock
 
-from . import _clock
 from ._clock import Backend
 from ._explore import WorkflowSource, plain_run
 from ._points import Point, PointKind

@@ -11,24 +11,27 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 import anyio
 
-from .._causes import UserCancelled
-from .._errors import CrossflowError, InvalidArgument
-from .._eventlog import EventLog
-from .._state import SessionState
-from .._text import safe_repr
-from .._viz._progress import Progress, Tracker
-from ..events import Cancelled, Event
-from ._driver import issue_warnings, outcome, watch
-from ._engine import Engine
-from ._log import Paths, materialise
-from ._plan import plan_of
+from ._causes import UserCancelled
+from ._errors import CrossflowError, InvalidArgument
+from ._eventlog import EventLog
+from ._runtime._driver import issue_warnings, outcome, watch
+from ._runtime._engine import Engine
+from ._runtime._log import Paths, materialise
+from ._runtime._plan import plan_of
+from ._state import SessionState
+from ._text import safe_repr
+from ._viz._display import run
+from ._viz._live import show
+from ._viz._pictures import run_svg
+from ._viz._progress import Progress, Tracker
+from .events import Cancelled, Event
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
-    from .._instructions import Delivery
-    from .._model import Graph
-    from ._session import ScopeSession as RootSession
+    from ._instructions import Delivery
+    from ._model import Graph
+    from ._runtime._scope_session import ScopeSession as RootSession
 
 Resp = TypeVar("Resp")
 
@@ -399,8 +402,6 @@ class Session(Generic[Resp]):
         that led there are numbered and listed under the picture. Works while the
         session runs, too.
         """
-        from .._viz._pictures import run_svg
-
         return run_svg(self._graph, self._recorded(), self._state_name())
 
     def _recorded(self) -> EventLog | None:
@@ -417,8 +418,6 @@ class Session(Generic[Resp]):
     ) -> dict[str, str]:
         """The session in a notebook: its picture with the run over it, its progress
         while it runs, the tree of its cancellation and its event log."""
-        from .._viz._display import run
-
         events = self._recorded()
         cancellation = None
         if events:
@@ -446,8 +445,6 @@ class Session(Generic[Resp]):
 
     def _ipython_display_(self) -> None:
         """Shown in a notebook while it runs, the session's display updates in place."""
-        from .._viz._live import show
-
         root = self._root
         running = root is not None and not root.state.ended and self._recorded() is not None
         show(self._repr_mimebundle_, running, self.watch if running else None)
