@@ -48,6 +48,10 @@ from ._errors import UncopyableMessage as UncopyableMessage
 from ._errors import UnreachableWarning as UnreachableWarning
 from ._errors import WorkflowCancelled as WorkflowCancelled
 from ._eventlog import EventLog as EventLog
+from ._executor import Call as Call
+from ._executor import Executor as Executor
+from ._executor import ThreadExecutor as ThreadExecutor
+from ._executor import cancel_requested as cancel_requested
 from ._handles import Buffer as Buffer
 from ._handles import InputSlot as InputSlot
 from ._handles import Node as Node
@@ -112,6 +116,7 @@ __all__ = (
     "BufferView",
     "BuildError",
     "Builder",
+    "Call",
     "CancelSettings",
     "Cancellation",
     "CancellationCause",
@@ -134,6 +139,7 @@ __all__ = (
     "Err",
     "Event",
     "EventLog",
+    "Executor",
     "FilterSettings",
     "Filtered",
     "ForkClone",
@@ -177,6 +183,7 @@ __all__ = (
     "StreamSender",
     "Streams",
     "Supplanted",
+    "ThreadExecutor",
     "TimedOut",
     "Triggered",
     "TrimBranch",
@@ -192,6 +199,7 @@ __all__ = (
     "UserCancelled",
     "Workflow",
     "WorkflowCancelled",
+    "cancel_requested",
     "service",
     "workflow",
 )

@@ -13,10 +13,11 @@ from ._arguments import check_name, shown
 from ._buffers import BufferSettings
 from ._chain import Chain
 from ._errors import InvalidArgument
+from ._executor import Executor
 from ._handles import Buffer, InputSlot, Node, Output, Scope, TrimBranch
 from ._operation_handles import ForkClone, ForkOption, ForkResult, SplitOutputs, Unzip
 from ._policy import CancellationPolicy
-from ._providers import classify
+from ._providers import classify, with_executor
 from ._settings import ScopeSettings
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class Builder:
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Node[Req, Resp]: ...
     @overload
     def create_node(
@@ -103,6 +105,7 @@ class Builder:
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Node[Req, Resp]: ...
     @overload
     def create_node(
@@ -111,6 +114,7 @@ class Builder:
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Node[Req, Resp]: ...
     @overload
     def create_node(
@@ -119,6 +123,7 @@ class Builder:
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Node[Req, Resp]: ...
     def create_node(
         self,
@@ -126,6 +131,7 @@ class Builder:
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Node[Any, Any]:
         """Create a node that runs `provider` once per message.
 
@@ -137,16 +143,22 @@ class Builder:
         or nested session (S6.6): `WAIT` (default) cancels it and waits for its own
         cleanup, `TRY_CANCEL` cancels it without waiting, `ABANDON` lets it run on.
 
+        `executor` runs the calls of a blocking function elsewhere (a worker thread with
+        `cf.ThreadExecutor()`, ...): each call is then an activation, concurrent with the
+        others (API §9, S10). It overrides the executor a `cf.Service` was made with.
+
         Raises:
             InvalidArgument: `provider` is not callable, or is a coroutine object; a
                 `cancellation` that is not a `cf.CancellationPolicy`, or other than
-                `WAIT` for a blocking service.
+                `WAIT` for a blocking service that runs inline; an `executor` that is
+                not a `cf.Executor`, or one given for an async service or a workflow.
         """
         draft = self._draft
         draft.check_open()
         given = check_name(name, "builder.create_node(name=...)")
-        spec = classify(provider, "builder.create_node()")
-        return draft.add_node(spec, given, cancellation, "builder.create_node()")[1]
+        where = "builder.create_node()"
+        spec = with_executor(classify(provider, where), executor, where)
+        return draft.add_node(spec, given, cancellation, where)[1]
 
     def create_scope(
         self,

@@ -12,13 +12,14 @@ from ._errors import BuildError, InvalidArgument
 from ._handles import Buffer, InputSlot, Node, Output, Scope, TrimBranch
 from ._model import FilterMode
 from ._policy import CancellationPolicy
-from ._providers import classify, provider_kind
+from ._providers import classify, provider_kind, with_executor
 from ._results import Err, Ok
 from ._text import safe_repr
 
 if TYPE_CHECKING:
     from ._builder import Builder
     from ._draft import Draft
+    from ._executor import Executor
     from ._keys import BufferKey
     from ._operation_handles import SplitOutputs
     from ._providers import ProviderSpec
@@ -82,13 +83,13 @@ class Chain(Generic[T_co]):
         return self._next(self._attach(lambda: self._draft.add_filter(mode, fn)))
 
     def _node(
-        self, provider: object, name: object, cancellation: object
+        self, provider: object, name: object, cancellation: object, executor: object
     ) -> tuple[Node[Any, Any], ProviderSpec]:
         d = self._draft
         d.check_open()
         given = check_name(name, "chain.then(name=...)")
         d.check_free(self._output)
-        spec = classify(provider, "chain.then()")
+        spec = with_executor(classify(provider, "chain.then()"), executor, "chain.then()")
         index, node = d.add_node(spec, given, cancellation, "chain.then()")
         d.link(self._output, index)
         return node, spec
@@ -125,6 +126,7 @@ class Chain(Generic[T_co]):
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Chain[U]: ...
     @overload
     def then(
@@ -133,6 +135,7 @@ class Chain(Generic[T_co]):
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Chain[U]: ...
     @overload
     def then(
@@ -141,6 +144,7 @@ class Chain(Generic[T_co]):
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Chain[U]: ...
     @overload
     def then(
@@ -149,6 +153,7 @@ class Chain(Generic[T_co]):
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Chain[U]: ...
     def then(
         self,
@@ -156,6 +161,7 @@ class Chain(Generic[T_co]):
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Chain[Any]:
         """Run `provider` on every message; continue with its responses.
 
@@ -168,7 +174,7 @@ class Chain(Generic[T_co]):
             InvalidArgument: `provider` is not callable, or is a coroutine object; a
                 `cancellation` other than `WAIT` for a blocking service.
         """
-        node, spec = self._node(provider, name, cancellation)
+        node, spec = self._node(provider, name, cancellation, executor)
         return Chain(self._draft, node.output, spec.tuple_size)
 
     @overload
@@ -178,6 +184,7 @@ class Chain(Generic[T_co]):
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Node[T_co, U]: ...
     @overload
     def then_node(
@@ -186,6 +193,7 @@ class Chain(Generic[T_co]):
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Node[T_co, U]: ...
     @overload
     def then_node(
@@ -194,6 +202,7 @@ class Chain(Generic[T_co]):
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Node[T_co, U]: ...
     @overload
     def then_node(
@@ -202,6 +211,7 @@ class Chain(Generic[T_co]):
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Node[T_co, U]: ...
     def then_node(
         self,
@@ -209,9 +219,10 @@ class Chain(Generic[T_co]):
         *,
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
+        executor: Executor | None = None,
     ) -> Node[Any, Any]:
         """Like `then`, but return the `Node`, to reach its stream outputs."""
-        return self._node(provider, name, cancellation)[0]
+        return self._node(provider, name, cancellation, executor)[0]
 
     @overload
     def map(

@@ -52,7 +52,8 @@ def check_policy(policy: object, blocking: bool, name: str, where: str) -> Cance
         raise InvalidArgument(
             f"{where}: {name!r} is a blocking service: it runs to its end inline and is never "
             f"cancelled, so cancellation={policy!r} would change nothing. Cancellation "
-            "policies apply to async services, nested scopes and workflows."
+            "policies apply to async services, blocking services that run elsewhere "
+            "(offload=True or executor=), nested scopes and workflows."
         )
     return policy
 

@@ -322,7 +322,8 @@ class Draft:
         """A node running `spec`: a service, a map, a nested scope or a workflow."""
         ports = ["out", *spec.streams]
         label = name or spec.name
-        policy = check_policy(cancellation, spec.kind == "call", label, where)
+        inline = spec.kind == "call" and spec.executor is None
+        policy = check_policy(cancellation, inline, label, where)
         delivery = spec.delivery
         instructed: dict[str, Any] = (
             {}
@@ -353,6 +354,7 @@ class Draft:
                 streams=dict(spec.stream_types) or dict.fromkeys(spec.streams),
                 cancellation=policy,
                 serial=delivery is not None and delivery.queues.serial,
+                executor=spec.executor,
                 **instructed,
             )
             index = self.add("node", label, ports, settings)

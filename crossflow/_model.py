@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeAlias, final
 import attrs
 
 from ._buffers import BufferSettings
+from ._executor import Executor
 from ._instructions import DeliveryQueues
 from ._policy import CancellationPolicy
 from ._settings import ScopeSettings
@@ -96,6 +97,8 @@ class NodeSettings:
         ensure: whether a request is protected from pre-emption.
         queues: the identity of the queues the service shares with its instructed copies
             (requests wait in them when the service is serial or has a label), or None.
+        executor: where the calls of a blocking service run (a worker thread, a process,
+            a Dask cluster), or None to run them inline on the event loop (S10.1).
     """
 
     function: Callable[..., Any]
@@ -107,6 +110,7 @@ class NodeSettings:
     preempt: bool = False
     ensure: bool = False
     queues: DeliveryQueues | None = attrs.field(default=None, repr=False)
+    executor: Executor | None = None
 
 
 @attrs.frozen

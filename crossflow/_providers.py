@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._callables import callable_name, check_callable, check_step_signature, is_async_callable
-from ._services import Service
+from ._errors import InvalidArgument
+from ._services import Service, check_executor, check_executor_fits
 
 if TYPE_CHECKING:
+    from ._executor import Executor
     from ._instructions import Delivery
     from ._model import Graph
 
@@ -30,6 +32,7 @@ class ProviderSpec:
     delivery: Delivery | None = None  # serial queues and instructions (S7.5)
     workflow: bool = False  # a workflow used as a node (not a scope built in place)
     stream_types: tuple[tuple[str, object], ...] = ()  # declared streams with their types
+    executor: Executor | None = None  # where a blocking function's calls run (S10.1)
 
 
 class ScopeProvider:
@@ -73,6 +76,7 @@ def classify(provider: object, where: str) -> ProviderSpec:
             tuple_size=tuple_size_of(provider.fn),
             delivery=provider._delivery if provider.is_async else None,
             stream_types=tuple(provider.streams.items()),
+            executor=provider.executor,
         )
     check_callable(provider, where)
     assert callable(provider)  # invariant: check_callable rejected everything else
@@ -94,3 +98,22 @@ def provider_kind(obj: object) -> str | None:
     if isinstance(obj, ScopeProvider):
         return "cf.Workflow"
     return None
+
+
+def with_executor(spec: ProviderSpec, executor: object, where: str) -> ProviderSpec:
+    """`spec`, running its calls with `executor` when one is given (API §9).
+
+    Raises:
+        InvalidArgument: `executor` is not a `cf.Executor`, or the provider is not a
+            blocking function (an async service or a workflow).
+    """
+    chosen = check_executor(executor, f"{where.removesuffix('()')}(executor=...)")
+    if chosen is None:
+        return spec
+    if spec.kind == "scope":
+        raise InvalidArgument(
+            f"{where}: {spec.name!r} is a workflow; executor= is for blocking services, "
+            "whose calls it runs elsewhere"
+        )
+    check_executor_fits(chosen, spec.fn, spec.name, spec.streams, where)
+    return attrs.evolve(spec, executor=chosen)

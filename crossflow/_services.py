@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Hashable, Mapping
 from typing import Any, Generic, Protocol, TypeVar, final, overload
 
-from ._arguments import check_flag, check_name, check_stream_types
+from ._arguments import check_flag, check_name, check_stream_types, shown
 from ._callables import callable_name, check_callable, check_step_signature, is_async_callable
 from ._errors import InvalidArgument
+from ._executor import Executor, ThreadExecutor
 from ._instructions import Delivery, DeliveryQueues, make_delivery
 from ._streams import Streams
 
@@ -32,11 +33,24 @@ class Service(Generic[Req, Resp]):
         name: the node name it gets by default.
         streams: the declared streams, name to message type.
         serial: run one request at a time across all sessions and workflows.
-        offload: run a blocking function in a worker thread.
+        offload: whether a blocking function runs in a worker thread (`executor` is then
+            a `cf.ThreadExecutor`).
+        executor: where the calls of a blocking function run (API §9), or None to run
+            them inline on the event loop.
         is_async: whether `fn` is an `async def` function.
     """
 
-    __slots__ = ("_delivery", "_queues", "fn", "is_async", "name", "offload", "serial", "streams")
+    __slots__ = (
+        "_delivery",
+        "_queues",
+        "executor",
+        "fn",
+        "is_async",
+        "name",
+        "offload",
+        "serial",
+        "streams",
+    )
 
     def __init__(
         self,
@@ -46,9 +60,12 @@ class Service(Generic[Req, Resp]):
         streams: Mapping[str, type[Any]] | None = None,
         serial: bool = False,
         offload: bool = False,
+        executor: Executor | None = None,
     ) -> None:
         check_callable(fn, "cf.service")
-        options = _check_options(name=name, streams=streams, serial=serial, offload=offload)
+        options = _check_options(
+            name=name, streams=streams, serial=serial, offload=offload, executor=executor
+        )
         self.fn = fn
         self.name = options["name"] if options["name"] is not None else callable_name(fn)
         self.streams: dict[str, type[Any]] = options["streams"]
@@ -58,16 +75,16 @@ class Service(Generic[Req, Resp]):
         check_step_signature(fn, self.name, tuple(self.streams), "cf.service")
         self._queues = DeliveryQueues(self.serial)
         self._delivery: Delivery | None = Delivery(self._queues) if self.serial else None
-        if self.offload:
-            raise InvalidArgument(
-                f"cf.service(offload=True) on {self.name!r}: running blocking services in "
-                "worker threads is not available in this version of crossflow"
-            )
+        self.executor: Executor | None = options["executor"]
+        if self.executor is not None:
+            check_executor_fits(self.executor, fn, self.name, tuple(self.streams), "cf.service")
 
     def __repr__(self) -> str:
         kind = "async" if self.is_async else "blocking"
         streams = f" streams={list(self.streams)}" if self.streams else ""
         serial = " serial" if self.serial else ""
+        if self.executor is not None:
+            serial += f" executor={self.executor!r}"
         d = self._delivery
         instructed = ""
         if d is not None and (d.label is not None or d.preempt or d.ensure):
@@ -96,6 +113,7 @@ class Service(Generic[Req, Resp]):
         copy.streams = self.streams
         copy.serial = self.serial
         copy.offload = self.offload
+        copy.executor = self.executor
         copy.is_async = self.is_async
         copy._queues = self._queues
         copy._delivery = make_delivery(
@@ -105,15 +123,48 @@ class Service(Generic[Req, Resp]):
 
 
 def _check_options(
-    *, name: object, streams: object, serial: object, offload: object
+    *, name: object, streams: object, serial: object, offload: object, executor: object
 ) -> dict[str, Any]:
     """The options of `cf.service`, checked where they are given."""
+    offloaded = check_flag(offload, "cf.service(offload=...)")
+    chosen = check_executor(executor, "cf.service(executor=...)")
+    if offloaded and chosen is not None:
+        raise InvalidArgument(
+            "cf.service(offload=True, executor=...): give one of them; offload=True is "
+            "executor=cf.ThreadExecutor()"
+        )
     return {
         "name": check_name(name, "cf.service(name=...)"),
         "streams": check_stream_types(streams, "cf.service(streams=...)"),
         "serial": check_flag(serial, "cf.service(serial=...)"),
-        "offload": check_flag(offload, "cf.service(offload=...)"),
+        "offload": offloaded,
+        "executor": ThreadExecutor() if offloaded else chosen,
     }
+
+
+def check_executor(executor: object, where: str) -> Executor | None:
+    """`executor=` must be a `cf.Executor` (a `cf.ThreadExecutor`, ...) or None."""
+    if executor is None or isinstance(executor, Executor):
+        return executor
+    hint = " (call it: cf.ThreadExecutor())" if executor is ThreadExecutor else ""
+    raise InvalidArgument(
+        f"{where} takes an executor such as cf.ThreadExecutor(), got {shown(executor)}{hint}"
+    )
+
+
+def check_executor_fits(
+    executor: Executor, fn: object, name: str, streams: tuple[str, ...], where: str
+) -> None:
+    """An executor runs blocking functions: refuse async ones, and what the executor
+    itself refuses (`Executor.check`)."""
+    if is_async_callable(fn):
+        raise InvalidArgument(
+            f"{where}: {name!r} is an async function; an executor runs blocking functions "
+            "elsewhere, while an async service already runs concurrently on the event loop. "
+            "Drop executor= (or offload=), or make the function a plain def."
+        )
+    assert callable(fn)  # invariant: checked before
+    executor.check(name, fn, streams)
 
 
 class _ServiceDecorator:
@@ -150,6 +201,7 @@ def service(
     name: str | None = None,
     serial: bool = False,
     offload: bool = False,
+    executor: Executor | None = None,
 ) -> _ServiceDecorator: ...
 def service(
     fn: Callable[..., Any] | None = None,
@@ -159,6 +211,7 @@ def service(
     name: str | None = None,
     serial: bool = False,
     offload: bool = False,
+    executor: Executor | None = None,
 ) -> Service[Any, Any] | _ServiceDecorator:
     """Turn a function into a `cf.Service`, optionally with declared streams.
 
@@ -166,10 +219,19 @@ def service(
     (`@cf.service(streams={"progress": float}, name="bake")`). A service that declares
     streams receives a keyword argument `streams`: `streams.progress.send(0.5)`.
 
+    A blocking function runs inline on the event loop, unless `offload=True` (a worker
+    thread) or `executor=` says where its calls run instead (API §9): each call is then
+    an activation that runs concurrently with the others, like an async service's.
+
     Raises:
-        InvalidArgument: `fn` is not a function (or is a coroutine object), or an
-            option has the wrong type.
+        InvalidArgument: `fn` is not a function (or is a coroutine object), an option
+            has the wrong type, `offload` and `executor` are both given, or an executor
+            is given for an async function.
     """
     if fn is not None:
-        return Service(fn, name=name, streams=streams, serial=serial, offload=offload)
-    return _ServiceDecorator(name=name, streams=streams, serial=serial, offload=offload)
+        return Service(
+            fn, name=name, streams=streams, serial=serial, offload=offload, executor=executor
+        )
+    return _ServiceDecorator(
+        name=name, streams=streams, serial=serial, offload=offload, executor=executor
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Container, Mapping
 from datetime import UTC, datetime
@@ -55,7 +54,6 @@ class Session(Generic[Resp]):
     """
 
     __slots__ = (
-        "_call_soon",
         "_changed",
         "_delivery",
         "_engine",
@@ -99,7 +97,6 @@ class Session(Generic[Resp]):
         self._tg: TaskGroup | None = None
         self._requested = False
         self._thread = 0
-        self._call_soon: Callable[[Callable[[], None]], object] | None = None
         self._stream_items: dict[str, list[Any]] = {name: [] for name in streams}
         self._changed: anyio.Event | None = None
         self._events: list[Event] = []
@@ -127,7 +124,6 @@ class Session(Generic[Resp]):
             )
         self._started_at = datetime.now(UTC)
         self._thread = threading.get_ident()
-        self._call_soon = _threadsafe_scheduler()
         self._changed = anyio.Event()
         tg = anyio.create_task_group()
         await tg.__aenter__()
@@ -136,6 +132,7 @@ class Session(Generic[Resp]):
             engine = self._engine = Engine(self._record, self._on_event, self._inject)
             engine.sink = self._on_stream
             engine.on_fatal = tg.cancel_scope.cancel
+            engine.entry_queue()  # made on the event loop: `cancel()` from other threads
             engine.done = anyio.Event()
             engine.open_task_group(tg)
             self._root = engine.open_session(
@@ -340,11 +337,9 @@ class Session(Generic[Resp]):
         if threading.get_ident() == self._thread:
             self._cancel(reason, force)
             return
-        call_soon = self._call_soon
-        assert call_soon is not None  # invariant: set by __aenter__
-        # a closed event loop refuses the call: then the session ended long ago
-        with contextlib.suppress(RuntimeError):
-            call_soon(lambda: self._cancel(reason, force))
+        # handed to the session's event loop; dropped if that loop has closed (then the
+        # session ended long ago)
+        engine_of(self).entry_queue().put(lambda: self._cancel(reason, force))
 
     def _cancel(self, reason: str | None, force: bool = False) -> None:
         root = self._root
@@ -516,25 +511,6 @@ class SessionStreams:
             )
         session._started(f"session.streams.{name}")
         return _StreamIterator(session, name)
-
-
-def _threadsafe_scheduler() -> Callable[[Callable[[], None]], object] | None:
-    """How another thread hands a call to the running event loop."""
-    import sys
-
-    trio = sys.modules.get("trio")
-    if trio is not None:
-        try:
-            token = trio.lowlevel.current_trio_token()
-        except RuntimeError:
-            pass
-        else:
-            run_sync_soon: Callable[[Callable[[], None]], object] = token.run_sync_soon
-            return run_sync_soon
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    return loop.call_soon_threadsafe
 
 
 def engine_of(session: Session[Any]) -> Engine:

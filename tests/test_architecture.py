@@ -138,6 +138,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "crossflow._eventlog",
             "crossflow._keys",
             "crossflow._streams",
+            "crossflow._executor",
         ),
     ),
     ("model", ("crossflow._model", "crossflow._analysis")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -748,7 +749,10 @@ async def test_every_session_of_a_random_workflow_has_a_well_formed_log(
             await anyio.lowlevel.checkpoint()
         session.cancel("drawn")
 
-    with anyio.fail_after(5):
+    # a service failing while its session cleans up after terminate is a CrossflowWarning
+    # at the end of the run (S4.3): recorded here, not raised
+    with anyio.fail_after(5), warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", cf.CrossflowWarning)
         async with drawn.workflow.start(request) as session, anyio.create_task_group() as tg:
             if cancel_after is not None:
                 tg.start_soon(cancel_later, session)

@@ -29,6 +29,7 @@ from .._state import SessionState
 from .._text import describe_error, safe_repr
 from ..events import Disposed
 from ._disposals import Disposals
+from ._entry import EntryQueue
 from ._log import ObservedLog
 from ._queues import Ticket, release
 from ._scope_session import CollectState, ScopeSession
@@ -63,6 +64,14 @@ def soon(engine: Engine, action: Callable[[], None]) -> None:
         action()
         return
     engine.soon_after(action)
+
+
+def entry_queue(engine: Engine) -> EntryQueue:
+    """The run's entry queue for other threads, made on first use (on the event loop)."""
+    entry = engine.entry
+    if entry is None:
+        entry = engine.entry = EntryQueue()
+    return entry
 
 
 def soon_after(engine: Engine, action: Callable[[], None]) -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from ..events import Event
+    from ._entry import EntryQueue
     from ._scope_session import ScopeSession
 
 
@@ -49,6 +50,7 @@ class Engine:
         "depth",
         "detached",
         "done",
+        "entry",
         "failures",
         "fatal",
         "flushing",
@@ -103,6 +105,9 @@ class Engine:
         # once the run is cleaned up
         self.fatal: BaseException | None = None
         self.on_fatal: Callable[[], None] | None = None
+        # the way back in from other threads (executors, a cancel from another thread),
+        # made on the event loop when first needed
+        self.entry: EntryQueue | None = None
         # where a root session's stream messages go (`start`), or None (`run`)
         self.sink: Callable[[str | None, Any], None] | None = None
 
@@ -130,6 +135,7 @@ class Engine:
     # ------------------------------------------------------------------ the families
 
     # core: the queue, activity accounting and the flush
+    entry_queue = _core.entry_queue
     soon = _core.soon
     soon_after = _core.soon_after
     warn = _core.warn

@@ -15,6 +15,7 @@ import anyio
 
 from .._analysis import analyse
 from .._buffers import BufferSettings
+from .._executor import Executor
 from .._instructions import Delivery
 from .._model import (
     AccessSettings,
@@ -123,6 +124,7 @@ class Plan:
         "conditional",
         "deliveries",
         "ends",
+        "executors",
         "fns",
         "gates",
         "graph",
@@ -179,9 +181,12 @@ class Plan:
         # S6.6: what cleanup does with a running task or child session of each operation
         self.policy: list[CancellationPolicy] = [WAIT] * self.size
         self.deliveries: list[Delivery | None] = [None] * self.size
+        # where the calls of a blocking service run, when not inline (S10.1)
+        self.executors: list[Executor | None] = [None] * self.size
         for i, s in enumerate(self.settings):
             if isinstance(s, NodeSettings):
                 self.fns[i] = s.function
+                self.executors[i] = s.executor
                 self.streams[i] = tuple(s.streams) or None
                 self.policy[i] = s.cancellation
                 if s.queues is not None and s.mode == "async":

@@ -27,6 +27,7 @@ import anyio
 
 from .._causes import Cancellation, ServiceFailed, UnusedStreams
 from .._errors import UnawaitedCoroutine
+from .._executor import current_call
 from .._model import NodeSettings
 from .._policy import CancellationPolicy
 from .._state import SessionState
@@ -140,6 +141,13 @@ def activation_call(
         if error is not None:
             return _raising(error)
     streams = plan.streams[op]
+    executor = plan.executors[op]
+    if executor is not None:
+        # a blocking service run elsewhere: the executor seam (S10.1)
+        senders = (
+            None if streams is None else threadsafe_senders(engine, session, op, streams, scope)
+        )
+        return executor.run(Activation(session, op, msg, senders, scope))
     if streams is None:
         call: Awaitable[Any] = fn(msg)
     else:
@@ -204,6 +212,9 @@ async def run_activation(engine: Engine, session: ScopeSession, op: int, msg: An
 
 
 def activation_ended(engine: Engine, session: ScopeSession, op: int, ok: bool, result: Any) -> None:
+    entry = engine.entry
+    if entry is not None:
+        entry.drain()  # stream messages sent from a worker thread come first (S10.3)
     if ok and engine.log is not None:
         engine.log.append((monotonic(), OperationFinished, session, (session.plan.names[op],)))
     session.ntasks -= 1
@@ -299,9 +310,14 @@ async def _raising(error: Exception) -> Any:
 
 
 def is_inline_call(plan: Plan, index: int) -> bool:
-    """Whether operation `index` is a blocking service or map, called inline."""
+    """Whether operation `index` is a blocking service or map, called inline (a blocking
+    service with an executor runs as an activation instead)."""
     settings = plan.settings[index]
-    return isinstance(settings, NodeSettings) and settings.mode == "blocking"
+    return (
+        isinstance(settings, NodeSettings)
+        and settings.mode == "blocking"
+        and settings.executor is None
+    )
 
 
 def task_handler(plan: Plan, index: int) -> Handler:
@@ -510,6 +526,78 @@ def stream_senders(
     return Streams(
         {stream: StreamSender(stream, send_to(targets[i + 1])) for i, stream in enumerate(streams)}
     )
+
+
+def _threadsafe_send(engine: Engine, s: ScopeSession, target: int, scope: object, msg: Any) -> None:
+    entry = engine.entry
+    assert entry is not None  # invariant: made before any executor activation starts
+    if entry.on_loop():
+        _stream_send_unless_left(engine, s, target, scope, msg)
+    else:
+        # from a worker thread: handed to the event loop, in the order sent (S10.3)
+        entry.put(partial(_stream_send_unless_left, engine, s, target, scope, msg))
+
+
+def threadsafe_senders(
+    engine: Engine, s: ScopeSession, op: int, streams: tuple[str, ...], scope: object
+) -> Streams:
+    """The `streams` argument of a call that an executor may run in another thread."""
+    engine.entry_queue()  # made here, on the event loop
+    targets = s.plan.targets[op]
+    return Streams(
+        {
+            stream: StreamSender(
+                stream, partial(_threadsafe_send, engine, s, targets[i + 1], scope)
+            )
+            for i, stream in enumerate(streams)
+        }
+    )
+
+
+class Activation:
+    """One call of a blocking service, handed to its executor (`crossflow.Call`)."""
+
+    __slots__ = ("_scope", "_session", "function", "message", "operation", "policy", "streams")
+
+    def __init__(
+        self, session: ScopeSession, op: int, msg: Any, streams: Streams | None, scope: object
+    ) -> None:
+        plan = session.plan
+        fn = plan.fns[op]
+        assert fn is not None  # invariant: a node has a function
+        self.function = fn
+        self.message = msg
+        self.operation = plan.names[op]
+        self.policy = plan.policy[op]
+        self.streams = streams
+        self._session = session
+        self._scope = scope
+
+    def __repr__(self) -> str:
+        return f"<Activation of {self.operation!r}>"
+
+    @property
+    def cancel_requested(self) -> bool:
+        # read from the worker thread: the session leaves RUNNING when its cleanup starts,
+        # and an activation with a scope of its own is stopped alone by a trim or a
+        # pre-empting request (plain attribute reads: safe from any thread)
+        if self._session.state is not RUNNING:
+            return True
+        scope = self._scope
+        return scope is not None and bool(getattr(scope, "cancel_called", False))
+
+    def invoke(self) -> Any:
+        token = current_call().set(self)
+        try:
+            if self.streams is None:
+                result = self.function(self.message)
+            else:
+                result = self.function(self.message, streams=self.streams)
+        finally:
+            current_call().reset(token)
+        if result.__class__ is CoroutineType:
+            raise unawaited(self.operation, result)
+        return result
 
 
 def unawaited(name: str, result: Any = None) -> UnawaitedCoroutine:
