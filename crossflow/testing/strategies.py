@@ -7,6 +7,12 @@ comes with a `Probe` that its services report to, and with flags that say what t
 shape guarantees (for example that every path reaches `terminate`), so property
 tests can check the runtime's rules (S1 ... S8) on workflows nobody wrote by hand.
 
+Options add faults on purpose: cancellation policies other than `WAIT` on nested
+scopes and async services, cleanup workflows (`on_cancel`, `on_terminate`,
+`on_cleanup`) that report to the probe, hostile messages (`int`s that refuse
+`copy.deepcopy` or whose `repr`/`str` raise), and services that raise a
+`CancelledError` of their own (they await a task someone else cancelled).
+
 Example:
     ```python
     from hypothesis import given, strategies as st
@@ -27,11 +33,14 @@ This module needs `hypothesis`: install crossflow with the `testing` extra
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import warnings
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeAlias, final
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from typing import Any, Literal, Self, TypeAlias, final, get_args
 
 import anyio
+import anyio.lowlevel
 import attrs
 from hypothesis import strategies as st
 
@@ -40,16 +49,22 @@ import crossflow as cf
 from ._recorder import EventKind, Probe, ProbeEvent, running_as
 
 __all__ = (
+    "CLEANUP_KINDS",
     "DELAYS",
     "FEATURES",
+    "HOSTILITIES",
     "ROOT",
     "AsyncMap",
     "Cancel",
     "CancelOnNone",
+    "CancellationFilter",
+    "CleanupKind",
     "Collect",
     "DeliberateFailure",
+    "DisposalFilter",
     "Dispose",
     "DisposeOnNone",
+    "DrawnCleanup",
     "DrawnEnding",
     "DrawnForkClone",
     "DrawnForkOption",
@@ -57,6 +72,8 @@ __all__ = (
     "DrawnPath",
     "DrawnWorkflow",
     "Fail",
+    "ForeignCancel",
+    "Hostility",
     "Map",
     "NestedScope",
     "Nowhere",
@@ -65,7 +82,13 @@ __all__ = (
     "Spread",
     "Step",
     "Terminate",
+    "UncopyableInt",
+    "UnrenderableFailure",
+    "UnrenderableInt",
+    "UnrenderableUncopyableInt",
     "branches",
+    "hostile",
+    "hostility_of",
     "walk",
     "workflows",
 )
@@ -81,6 +104,125 @@ class DeliberateFailure(Exception):
     """What the failing services of a drawn workflow raise (only with `allow_failures`)."""
 
 
+class UnrenderableFailure(DeliberateFailure):
+    """A `DeliberateFailure` whose `str()` and `repr()` raise.
+
+    A failing service whose messages are unrenderable (`hostile_messages`) raises this
+    one: crossflow must never trust a user's exception to render.
+    """
+
+    def __str__(self) -> str:
+        raise RuntimeError("this exception refuses to be rendered")
+
+    __repr__ = __str__
+
+
+# --------------------------------------------------------------------------- hostile messages
+
+Hostility: TypeAlias = Literal["uncopyable", "unrenderable"]
+"""How a hostile message misbehaves: it refuses `copy.deepcopy`, or its `repr`/`str` raise."""
+
+HOSTILITIES: tuple[Hostility, ...] = get_args(Hostility)
+"""Every `Hostility`, in the order `workflows(hostile_messages=...)` draws them."""
+
+
+class _HostileInt(int):
+    """The common base of hostile messages: an `int` with an instance dictionary."""
+
+
+class UncopyableInt(_HostileInt):
+    """An `int` message that `copy.deepcopy` refuses: it holds a lock, like a client object.
+
+    Arithmetic on it gives plain `int`s; `int(message)` is its plain value.
+    """
+
+    lock: threading.Lock
+
+    def __new__(cls, value: int) -> Self:
+        self = super().__new__(cls, value)
+        self.lock = threading.Lock()
+        return self
+
+
+class UnrenderableInt(_HostileInt):
+    """An `int` message whose `repr()`, `str()` and `format()` raise, like an ORM row of a
+    closed session. Arithmetic on it gives plain `int`s; `int(message)` is its plain value."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("this message refuses to be rendered")
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        raise RuntimeError("this message refuses to be rendered")
+
+
+class UnrenderableUncopyableInt(UncopyableInt, UnrenderableInt):
+    """An `int` message that is both uncopyable and unrenderable."""
+
+
+_HOSTILE_TYPES: dict[frozenset[str], type[_HostileInt]] = {
+    frozenset({"uncopyable"}): UncopyableInt,
+    frozenset({"unrenderable"}): UnrenderableInt,
+    frozenset(HOSTILITIES): UnrenderableUncopyableInt,
+}
+
+
+def hostile(value: int, hostility: Collection[str]) -> int:
+    """`value` as a message with the given hostilities (a plain `int` for none).
+
+    Example:
+        `hostile(3, {"uncopyable"})` is an `UncopyableInt` equal to 3.
+
+    Raises:
+        InvalidArgument: `hostility` names something that is not a `Hostility`.
+    """
+    kind = frozenset(hostility)
+    if not kind:
+        return int(value)
+    if not kind <= set(HOSTILITIES):
+        raise cf.InvalidArgument(
+            f"hostile(hostility=...) takes some of {HOSTILITIES!r}, got {hostility!r}"
+        )
+    return _HOSTILE_TYPES[kind](int(value))
+
+
+def hostility_of(message: object) -> frozenset[str]:
+    """The hostilities of a message (each a `Hostility`): empty for anything but the
+    hostile `int`s of this module."""
+    found: set[str] = set()
+    if isinstance(message, UncopyableInt):
+        found.add("uncopyable")
+    if isinstance(message, UnrenderableInt):
+        found.add("unrenderable")
+    return frozenset(found)
+
+
+def _plain(value: Any) -> Any:
+    """What the probe records: hostile `int`s (also inside lists) as plain `int`s."""
+    if isinstance(value, _HostileInt):
+        return int(value)
+    if isinstance(value, list) and any(isinstance(v, _HostileInt) for v in value):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _wrap(value: Any, hostility: frozenset[str]) -> Any:
+    """Make the `int`s of a service's result hostile (`None` stays `None`)."""
+    if not hostility or value is None:
+        return value
+    if isinstance(value, list):
+        return [_wrap(v, hostility) for v in value]
+    if isinstance(value, cf.Ok):
+        return cf.Ok(_wrap(value.value, hostility))
+    if isinstance(value, cf.Err):
+        return cf.Err(_wrap(value.error, hostility))
+    return _HOSTILE_TYPES[hostility](int(value))
+
+
+_PLAIN: frozenset[str] = frozenset()
+
+
 # --------------------------------------------------------------------------- shapes
 #
 # A drawn workflow is first drawn as a tree of small frozen records (its *shape*),
@@ -89,21 +231,39 @@ class DeliberateFailure(Exception):
 # can lie upstream of each other (S5.5): a drawn workflow always builds.
 
 
+# Every service that produces a message has a `hostility`: the messages it produces
+# are made hostile that way (empty: plain `int`s; only with `hostile_messages`).
+
+WAIT = cf.CancellationPolicy.WAIT
+
+CleanupKind: TypeAlias = Literal["cancel", "terminate", "cleanup"]
+"""Which cleanup workflow: `on_cancel`, `on_terminate` or `on_cleanup` (S6.2)."""
+
+CLEANUP_KINDS: tuple[CleanupKind, ...] = get_args(CleanupKind)
+"""Every `CleanupKind`, in the order a scope's cleanup workflows are drawn."""
+
+
 @attrs.frozen
 class Map:
     """A blocking service: `x + add`."""
 
     name: str
     add: int
+    hostility: frozenset[str] = _PLAIN
 
 
 @attrs.frozen
 class AsyncMap:
-    """An async service: `await anyio.sleep(delay)`, then `x + add`."""
+    """An async service: `await anyio.sleep(delay)`, then `x + add`.
+
+    `policy` is its node's cancellation policy (API §6).
+    """
 
     name: str
     add: int
     delay: float
+    policy: cf.CancellationPolicy = WAIT
+    hostility: frozenset[str] = _PLAIN
 
 
 @attrs.frozen
@@ -112,11 +272,35 @@ class DisposeOnNone:
 
     name: str
     parity: int
+    hostility: frozenset[str] = _PLAIN
 
 
 @attrs.frozen
 class CancelOnNone:
     """A blocking map to `None` when `x % 2 == parity`, then `cancel_on_none`."""
+
+    name: str
+    parity: int
+    hostility: frozenset[str] = _PLAIN
+
+
+@attrs.frozen
+class DisposalFilter:
+    """`disposal_filter` of a function that gives `None` when `x % 2 == parity`, else `x`.
+
+    Its `Filtered` disposal renders the message (drawn with `hostile_messages` only).
+    """
+
+    name: str
+    parity: int
+
+
+@attrs.frozen
+class CancellationFilter:
+    """`cancellation_filter` of a function that gives `None` when `x % 2 == parity`, else `x`.
+
+    Its `Filtered` cancellation renders the message (drawn with `hostile_messages` only).
+    """
 
     name: str
     parity: int
@@ -128,6 +312,7 @@ class Spread:
 
     name: str
     count: int
+    hostility: frozenset[str] = _PLAIN
 
 
 @attrs.frozen
@@ -137,27 +322,67 @@ class Collect:
     name: str
     min: int
     max: int | None
+    hostility: frozenset[str] = _PLAIN
 
 
 @attrs.frozen
 class Fail:
-    """A service that raises `DeliberateFailure` when `x % 2 == parity`, else passes `x` on."""
+    """A service that raises `DeliberateFailure` when `x % 2 == parity`, else passes `x` on.
+
+    With an unrenderable `hostility` it raises `UnrenderableFailure`.
+    """
 
     name: str
     parity: int
     delay: float | None  # None: a blocking service; else async, sleeping first
+    hostility: frozenset[str] = _PLAIN
+
+
+@attrs.frozen
+class ForeignCancel:
+    """An async service that, when `x % 2 == parity`, awaits a task someone else cancelled.
+
+    On asyncio it then raises that task's `CancelledError`: a failure of the service,
+    not a cancellation of anything crossflow runs (S4.3). Other backends have no such
+    thing; there it raises `DeliberateFailure` instead. Otherwise it passes `x` on.
+    """
+
+    name: str
+    parity: int
+    hostility: frozenset[str] = _PLAIN
+
+
+@attrs.frozen
+class DrawnCleanup:
+    """A cleanup workflow of a scope: one service that reports to the probe.
+
+    It records `started` and `finished` under the scope path `<scope>/<name>` and the
+    operation `name`; `delay` None makes it blocking, else it is async and sleeps
+    first (so it records `cancelled` if it is ever cut short).
+    """
+
+    kind: CleanupKind
+    name: str
+    delay: float | None
 
 
 @attrs.frozen
 class NestedScope:
-    """`then_scope`: every message opens a child session that runs `body`."""
+    """`then_scope`: every message opens a child session that runs `body`.
+
+    `policy` is the node's cancellation policy (API §6); `cleanups` are the cleanup
+    workflows of the scope, run by each of its sessions.
+    """
 
     name: str
     body: DrawnPath
+    policy: cf.CancellationPolicy = WAIT
+    cleanups: tuple[DrawnCleanup, ...] = ()
 
 
 Step: TypeAlias = (
-    "Map | AsyncMap | DisposeOnNone | CancelOnNone | Spread | Collect | Fail | NestedScope"
+    "Map | AsyncMap | DisposeOnNone | CancelOnNone | DisposalFilter | CancellationFilter"
+    " | Spread | Collect | Fail | ForeignCancel | NestedScope"
 )
 
 
@@ -200,6 +425,7 @@ class DrawnForkOption:
     parity: int
     some: DrawnPath
     none: DrawnPath
+    hostility: frozenset[str] = _PLAIN
 
 
 @attrs.frozen
@@ -210,6 +436,7 @@ class DrawnForkResult:
     parity: int
     ok: DrawnPath
     err: DrawnPath
+    hostility: frozenset[str] = _PLAIN
 
 
 DrawnEnding: TypeAlias = (
@@ -252,9 +479,12 @@ _FEATURE = {
     AsyncMap: "async",
     DisposeOnNone: "dispose_on_none",
     CancelOnNone: "cancel_on_none",
+    DisposalFilter: "disposal_filter",
+    CancellationFilter: "cancellation_filter",
     Spread: "spread",
     Collect: "collect",
     Fail: "fail",
+    ForeignCancel: "foreign_cancel",
     NestedScope: "scope",
     Terminate: "terminate",
     Cancel: "cancel",
@@ -265,8 +495,22 @@ _FEATURE = {
     DrawnForkResult: "fork_result",
 }
 
-FEATURES = frozenset(_FEATURE.values())
-"""Every feature name `DrawnWorkflow.features` may contain."""
+# features that no shape class stands for: policies, cleanup workflows, hostile messages
+_POLICY_FEATURE = {
+    cf.CancellationPolicy.TRY_CANCEL: "try_cancel",
+    cf.CancellationPolicy.ABANDON: "abandon",
+}
+_EXTRA_FEATURES = frozenset(
+    {*_POLICY_FEATURE.values(), *(f"on_{kind}" for kind in CLEANUP_KINDS), *HOSTILITIES}
+)
+
+FEATURES = frozenset(_FEATURE.values()) | _EXTRA_FEATURES
+"""Every feature name `DrawnWorkflow.features` may contain.
+
+Besides the kinds of operation: `try_cancel` and `abandon` (a node with that
+cancellation policy), `on_cancel`, `on_terminate` and `on_cleanup` (a cleanup workflow
+of that kind), `uncopyable` and `unrenderable` (hostile messages of that kind).
+"""
 
 
 def _count(path: DrawnPath) -> int:
@@ -341,13 +585,13 @@ def _blocking(
 ) -> Callable[[Any], Any]:
     def service(x: Any) -> Any:
         activation = probe.new_activation()
-        probe.record(scope, name, "started", x, activation=activation)
+        probe.record(scope, name, "started", _plain(x), activation=activation)
         try:
             result = fn(x)
         except DeliberateFailure:
-            probe.record(scope, name, "failed", x, activation=activation)
+            probe.record(scope, name, "failed", _plain(x), activation=activation)
             raise
-        probe.record(scope, name, "finished", x, activation=activation)
+        probe.record(scope, name, "finished", _plain(x), activation=activation)
         return result
 
     _name(service, name)
@@ -359,7 +603,8 @@ def _async(
 ) -> Callable[[Any], Awaitable[Any]]:
     async def service(x: Any) -> Any:
         activation = probe.new_activation()
-        probe.record(scope, name, "started", x, activation=activation, is_async=True)
+        seen = _plain(x)
+        probe.record(scope, name, "started", seen, activation=activation, is_async=True)
         ended: EventKind = "cancelled"  # unless we get past the sleep
         try:
             await anyio.sleep(delay)
@@ -368,20 +613,81 @@ def _async(
             ended = "finished"
         finally:
             # cancellation can only arrive in the sleep: `ended` tells which way we left
-            probe.record(scope, name, ended, x, activation=activation, is_async=True)
+            probe.record(scope, name, ended, seen, activation=activation, is_async=True)
         return result
 
     _name(service, name)
     return service
 
 
+def _asyncio_task() -> asyncio.Task[Any] | None:
+    """The asyncio task running this code, or None on another backend."""
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no asyncio event loop: trio
+        return None
+
+
+async def _await_a_cancelled_task(name: str, x: Any) -> None:
+    """Await a task that its owner cancels: on asyncio, raises its `CancelledError`."""
+    if _asyncio_task() is None:
+        raise DeliberateFailure(f"{name} fails on purpose for {_plain(x)!r} (no asyncio here)")
+    helper = asyncio.ensure_future(asyncio.sleep(3600))  # someone else's task ...
+    helper.cancel()  # ... that its owner cancels (before it ran: it is never left behind)
+    await helper
+
+
+def _foreign_cancel(
+    probe: Probe, scope: str, step: ForeignCancel
+) -> Callable[[Any], Awaitable[Any]]:
+    name, parity, hostility = step.name, step.parity, step.hostility
+
+    async def service(x: Any) -> Any:
+        activation = probe.new_activation()
+        seen = _plain(x)
+        probe.record(scope, name, "started", seen, activation=activation, is_async=True)
+        ended: EventKind = "cancelled"
+        try:
+            await anyio.lowlevel.checkpoint()
+            if x % 2 == parity:
+                ended = "failed"
+                try:
+                    await _await_a_cancelled_task(name, x)
+                except asyncio.CancelledError:
+                    task = _asyncio_task()
+                    if task is not None and task.cancelling():
+                        ended = "cancelled"  # this task was cancelled too, meanwhile
+                    raise
+            ended = "finished"
+        finally:
+            probe.record(scope, name, ended, seen, activation=activation, is_async=True)
+        return _wrap(x, hostility)
+
+    _name(service, name)
+    return service
+
+
+def _cleanup_service(probe: Probe, scope: str, cleanup: DrawnCleanup) -> Callable[[Any], Any]:
+    name = cleanup.name
+    if cleanup.delay is None:
+        return _blocking(probe, scope, name, lambda keys: None)
+    return _async(probe, scope, name, lambda keys: None, cleanup.delay)
+
+
 def _marker(probe: Probe, scope: str, what: str) -> Callable[[Any], Any]:
     def reach(x: Any) -> Any:
-        probe.record(scope, what, "reached", x)
+        probe.record(scope, what, "reached", _plain(x))
         return x
 
     _name(reach, f"reach_{what}")
     return reach
+
+
+def _making(hostility: frozenset[str], fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`fn`, its result made hostile (`fn` itself for plain messages)."""
+    if not hostility:
+        return fn
+    return lambda x: _wrap(fn(x), hostility)
 
 
 def _add(n: int) -> Callable[[int], int]:
@@ -400,10 +706,12 @@ def _range(count: int) -> Callable[[int], list[int]]:
     return lambda x: [x + i for i in range(count)]
 
 
-def _fail_if(name: str, parity: int) -> Callable[[int], int]:
+def _fail_if(name: str, parity: int, hostility: frozenset[str]) -> Callable[[int], int]:
+    error = UnrenderableFailure if "unrenderable" in hostility else DeliberateFailure
+
     def check(x: int) -> int:
         if x % 2 == parity:
-            raise DeliberateFailure(f"{name} fails on purpose for {x!r}")
+            raise error(f"{name} fails on purpose for {_plain(x)!r}")
         return x
 
     return check
@@ -436,35 +744,71 @@ def _build_path(chain: cf.Chain[Any], path: DrawnPath, where: _Where) -> None:
 def _build_step(chain: cf.Chain[Any], step: Step, where: _Where) -> cf.Chain[Any]:
     probe, scope = where.probe, where.path
     if isinstance(step, Map):
-        return chain.map(_blocking(probe, scope, step.name, _add(step.add)), name=step.name)
+        fn = _making(step.hostility, _add(step.add))
+        return chain.map(_blocking(probe, scope, step.name, fn), name=step.name)
     if isinstance(step, AsyncMap):
-        service = _async(probe, scope, step.name, _add(step.add), step.delay)
-        return chain.map(service, name=step.name)
+        fn = _making(step.hostility, _add(step.add))
+        service = _async(probe, scope, step.name, fn, step.delay)
+        if step.policy is WAIT:
+            return chain.map(service, name=step.name)
+        return chain.then(service, name=step.name, cancellation=step.policy)
     if isinstance(step, DisposeOnNone):
-        service = _blocking(probe, scope, step.name, _none_if(step.parity))
-        return chain.map(service, name=step.name).dispose_on_none()
+        fn = _making(step.hostility, _none_if(step.parity))
+        return chain.map(_blocking(probe, scope, step.name, fn), name=step.name).dispose_on_none()
     if isinstance(step, CancelOnNone):
-        service = _blocking(probe, scope, step.name, _none_if(step.parity))
-        return chain.map(service, name=step.name).cancel_on_none()
+        fn = _making(step.hostility, _none_if(step.parity))
+        return chain.map(_blocking(probe, scope, step.name, fn), name=step.name).cancel_on_none()
+    if isinstance(step, DisposalFilter):
+        return chain.disposal_filter(_none_if(step.parity))
+    if isinstance(step, CancellationFilter):
+        return chain.cancellation_filter(_none_if(step.parity))
     if isinstance(step, Spread):
-        return chain.map(
-            _blocking(probe, scope, step.name, _range(step.count)), name=step.name
-        ).spread()
+        fn = _making(step.hostility, _range(step.count))
+        return chain.map(_blocking(probe, scope, step.name, fn), name=step.name).spread()
     if isinstance(step, Collect):
         collected = chain.collect(step.min, step.max)
-        return collected.map(_blocking(probe, scope, step.name, _sum), name=step.name)
+        fn = _making(step.hostility, _sum)
+        return collected.map(_blocking(probe, scope, step.name, fn), name=step.name)
     if isinstance(step, Fail):
-        check = _fail_if(step.name, step.parity)
+        check = _making(step.hostility, _fail_if(step.name, step.parity, step.hostility))
         if step.delay is None:
             return chain.map(_blocking(probe, scope, step.name, check), name=step.name)
         return chain.map(_async(probe, scope, step.name, check, step.delay), name=step.name)
-    body = step.body
+    if isinstance(step, ForeignCancel):
+        return chain.map(_foreign_cancel(probe, scope, step), name=step.name)
+    body, cleanups = step.body, step.cleanups
     child = f"{scope}/{step.name}"
 
     def build_scope(inner: cf.Scope[Any, Any], builder: cf.Builder) -> None:
         _build_path(builder.chain(inner.start), body, _Where(probe, child, inner))
+        _build_cleanups(builder, cleanups, probe, child)
 
-    return chain.then_scope(build_scope, name=step.name)
+    if step.policy is WAIT:
+        return chain.then_scope(build_scope, name=step.name)
+    return chain.then_scope(build_scope, name=step.name, cancellation=step.policy)
+
+
+def _build_cleanups(
+    builder: cf.Builder, cleanups: tuple[DrawnCleanup, ...], probe: Probe, scope: str
+) -> None:
+    for cleanup in cleanups:
+        service = _cleanup_service(probe, f"{scope}/{cleanup.name}", cleanup)
+        build = _cleanup_builder(service, cleanup.name)
+        if cleanup.kind == "cancel":
+            builder.on_cancel((), build)
+        elif cleanup.kind == "terminate":
+            builder.on_terminate((), build)
+        else:
+            builder.on_cleanup((), build)
+
+
+def _cleanup_builder(
+    service: Callable[[Any], Any], name: str
+) -> Callable[[cf.Scope[Any, Any], cf.Builder], None]:
+    def build(scope: cf.Scope[Any, Any], builder: cf.Builder) -> None:
+        builder.chain(scope.start).map(service, name=name).connect(scope.terminate)
+
+    return build
 
 
 def _build_end(chain: cf.Chain[Any], end: DrawnEnding, where: _Where) -> None:
@@ -480,16 +824,18 @@ def _build_end(chain: cf.Chain[Any], end: DrawnEnding, where: _Where) -> None:
     elif isinstance(end, DrawnForkClone):
         chain.fork_clone(*(_brancher(branch, where) for branch in end.branches))
     elif isinstance(end, DrawnForkOption):
-        optional = chain.map(_blocking(probe, scope, end.name, _none_if(end.parity)), name=end.name)
+        fn = _making(end.hostility, _none_if(end.parity))
+        optional = chain.map(_blocking(probe, scope, end.name, fn), name=end.name)
         none_name = f"{end.name}:none"
-        revive = _blocking(probe, scope, none_name, _zero)
+        revive = _blocking(probe, scope, none_name, _making(end.hostility, _zero))
         none_path = end.none
         optional.fork_option(
             some=_brancher(end.some, where),
             none=lambda c: _build_path(c.map(revive, name=none_name), none_path, where),
         )
     else:
-        result = chain.map(_blocking(probe, scope, end.name, _err_if(end.parity)), name=end.name)
+        fn = _making(end.hostility, _err_if(end.parity))
+        result = chain.map(_blocking(probe, scope, end.name, fn), name=end.name)
         result.fork_result(ok=_brancher(end.ok, where), err=_brancher(end.err, where))
 
 
@@ -516,31 +862,74 @@ def _plus(n: int) -> str:
     return f"x + {n}" if n >= 0 else f"x - {-n}"
 
 
+def _hostile(hostility: frozenset[str]) -> str:
+    """`; uncopyable` and the like: how the messages a service makes misbehave."""
+    return "".join(f"; {h}" for h in HOSTILITIES if h in hostility)
+
+
+def _policy(policy: cf.CancellationPolicy) -> str:
+    return "" if policy is WAIT else f", cancellation={policy.name}"
+
+
+def _describe_cleanups(cleanups: tuple[DrawnCleanup, ...], indent: str) -> list[str]:
+    lines = []
+    for c in cleanups:
+        body = "" if c.delay is None else f": await sleep({c.delay})"
+        lines.append(f"{indent}.on_{c.kind}({c.name}{body})")
+    return lines
+
+
 def _describe_step(step: Step, indent: str) -> list[str]:
     if isinstance(step, Map):
-        return [f"{indent}.map({step.name}: {_plus(step.add)})"]
+        return [f"{indent}.map({step.name}: {_plus(step.add)}{_hostile(step.hostility)})"]
     if isinstance(step, AsyncMap):
-        return [f"{indent}.map({step.name}: await sleep({step.delay}); {_plus(step.add)})"]
+        return [
+            f"{indent}.map({step.name}: await sleep({step.delay}); {_plus(step.add)}"
+            f"{_hostile(step.hostility)}{_policy(step.policy)})"
+        ]
     if isinstance(step, DisposeOnNone):
         return [
-            f"{indent}.map({step.name}: None if x is {_parity(step.parity)} else x)"
-            ".dispose_on_none()"
+            f"{indent}.map({step.name}: None if x is {_parity(step.parity)} else x"
+            f"{_hostile(step.hostility)}).dispose_on_none()"
         ]
     if isinstance(step, CancelOnNone):
         return [
-            f"{indent}.map({step.name}: None if x is {_parity(step.parity)} else x)"
-            ".cancel_on_none()"
+            f"{indent}.map({step.name}: None if x is {_parity(step.parity)} else x"
+            f"{_hostile(step.hostility)}).cancel_on_none()"
+        ]
+    if isinstance(step, DisposalFilter):
+        return [
+            f"{indent}.disposal_filter({step.name}: None if x is {_parity(step.parity)} else x)"
+        ]
+    if isinstance(step, CancellationFilter):
+        return [
+            f"{indent}.cancellation_filter({step.name}: None if x is {_parity(step.parity)} else x)"
         ]
     if isinstance(step, Spread):
-        return [f"{indent}.map({step.name}: [x + i for i in range({step.count})]).spread()"]
+        return [
+            f"{indent}.map({step.name}: [x + i for i in range({step.count})]"
+            f"{_hostile(step.hostility)}).spread()"
+        ]
     if isinstance(step, Collect):
-        return [f"{indent}.collect(min={step.min}, max={step.max}).map({step.name}: sum)"]
+        return [
+            f"{indent}.collect(min={step.min}, max={step.max})"
+            f".map({step.name}: sum{_hostile(step.hostility)})"
+        ]
     if isinstance(step, Fail):
         sleep = "" if step.delay is None else f"await sleep({step.delay}); "
-        return [f"{indent}.map({step.name}: {sleep}raise if x is {_parity(step.parity)} else x)"]
+        return [
+            f"{indent}.map({step.name}: {sleep}raise if x is {_parity(step.parity)} else x"
+            f"{_hostile(step.hostility)})"
+        ]
+    if isinstance(step, ForeignCancel):
+        return [
+            f"{indent}.map({step.name}: await a cancelled task if x is {_parity(step.parity)} "
+            f"else x{_hostile(step.hostility)})"
+        ]
     return [
-        f"{indent}.then_scope({step.name}: start",
+        f"{indent}.then_scope({step.name}{_policy(step.policy)}: start",
         *_describe_path(step.body, indent + "    "),
+        *_describe_cleanups(step.cleanups, indent + "    "),
         f"{indent})",
     ]
 
@@ -561,18 +950,21 @@ def _describe_end(end: DrawnEnding, indent: str) -> list[str]:
             lines.append(f"{indent}  branch {i}:")
             lines.extend(_describe_path(branch, inner))
         return [*lines, f"{indent})"]
+    made = _hostile(end.hostility)
     if isinstance(end, DrawnForkOption):
         return [
-            f"{indent}.map({end.name}: None if x is {_parity(end.parity)} else x).fork_option(",
+            f"{indent}.map({end.name}: None if x is {_parity(end.parity)} else x{made})"
+            ".fork_option(",
             f"{indent}  some:",
             *_describe_path(end.some, inner),
             f"{indent}  none:",
-            f"{inner}.map({end.name}:none: 0)",
+            f"{inner}.map({end.name}:none: 0{made})",
             *_describe_path(end.none, inner),
             f"{indent})",
         ]
     return [
-        f"{indent}.map({end.name}: Err(x) if x is {_parity(end.parity)} else Ok(x)).fork_result(",
+        f"{indent}.map({end.name}: Err(x) if x is {_parity(end.parity)} else Ok(x){made})"
+        ".fork_result(",
         f"{indent}  ok:",
         *_describe_path(end.ok, inner),
         f"{indent}  err:",
@@ -584,12 +976,79 @@ def _describe_end(end: DrawnEnding, indent: str) -> list[str]:
 # --------------------------------------------------------------------------- drawn workflows
 
 
+_PASS_THROUGH = (
+    DisposeOnNone,
+    CancelOnNone,
+    DisposalFilter,
+    CancellationFilter,
+    Fail,
+    ForeignCancel,
+)
+
+Kinds: TypeAlias = frozenset[frozenset[str]]  # the hostilities a message at some point may have
+
+
+def _made(hostility: frozenset[str], kinds: Kinds, passes_on: bool) -> Kinds:
+    """What a service emits: messages of its hostility, else what it received (when it
+    passes its message on) or plain `int`s."""
+    if not kinds:
+        return kinds
+    if hostility:
+        return frozenset({hostility})
+    return kinds if passes_on else frozenset({_PLAIN})
+
+
+def _flow(path: DrawnPath, kinds: Kinds, forks: dict[str, set[frozenset[str]]]) -> Kinds:
+    """Follow the hostility of messages down `path`; note what reaches each fork_clone.
+
+    Returns the hostilities of the messages that reach `terminate` from `path`.
+    """
+    for step in path.steps:
+        if isinstance(step, NestedScope):
+            kinds = _flow(step.body, kinds, forks)
+        elif isinstance(step, (DisposalFilter, CancellationFilter)):
+            continue
+        else:
+            kinds = _made(step.hostility, kinds, isinstance(step, _PASS_THROUGH))
+    end = path.end
+    if isinstance(end, Terminate):
+        return kinds
+    if isinstance(end, DrawnForkClone):
+        forks.setdefault(end.name, set()).update(kinds)
+        return frozenset().union(*(_flow(b, kinds, forks) for b in end.branches))
+    if isinstance(end, DrawnForkOption):
+        some = _made(end.hostility, kinds, True)
+        none = _made(end.hostility, kinds, False)
+        return _flow(end.some, some, forks) | _flow(end.none, none, forks)
+    if isinstance(end, DrawnForkResult):
+        made = _made(end.hostility, kinds, True)
+        return _flow(end.ok, made, forks) | _flow(end.err, made, forks)
+    return frozenset()
+
+
+def _nested_scopes(path: DrawnPath, scope: str) -> Iterator[tuple[str, NestedScope]]:
+    """Every nested scope of `path` with its scope path, nested ones included."""
+    for step in path.steps:
+        if isinstance(step, NestedScope):
+            child = f"{scope}/{step.name}"
+            yield child, step
+            yield from _nested_scopes(step.body, child)
+    for branch in branches(path.end):
+        yield from _nested_scopes(branch, scope)
+
+
 @final
 class DrawnWorkflow:
     """A workflow drawn by `workflows()`, with its probe and what its shape guarantees.
 
     Building it issues no `cf.UnreachableWarning`: a drawn workflow may lead nowhere
     on purpose.
+
+    Args:
+        shape: the tree to build the workflow from.
+        cleanups: the cleanup workflows of the workflow's own scope.
+        request_hostility: how the request misbehaves (see `hostile`): `run(request)`
+            sends `hostile(request, request_hostility)`.
 
     Attributes:
         workflow: the built workflow; its request is an `int`.
@@ -598,58 +1057,106 @@ class DrawnWorkflow:
         description: the workflow's structure, one operation a line, written like the
             chain calls that built it.
         features: which kinds of operation the workflow uses (names from `FEATURES`).
-        operations: how many operations were drawn (steps and forks; endings and the
-            probe's markers do not count).
+        operations: how many operations were drawn (steps and forks; endings, cleanup
+            workflows and the probe's markers do not count).
         depth: how deeply scopes are nested (0: no nested scope).
         terminate_on_every_path: every message that leaves `start`, and every message
             made from it, reaches `terminate` with no filter, disposal, failure or
             cancel on the way: a run must return a response.
         deterministic: the outcome of a run and what its services see do not depend
             on timing: the workflow has no async service, or it never has two messages
-            in flight in one session (no fork_clone, spread or collect).
+            in flight in one session (no fork_clone, spread or collect, and no scope
+            with two cleanup workflows).
         single_session_scopes: the scope paths (as recorded by the probe) that open
             at most one session per run; `"root"` is always one of them.
+        cleanup_workflows: the cleanup workflows of each scope that has any, by scope
+            path (as recorded by the probe; `"root"` for the workflow's own scope). Each
+            session of that scope runs those that apply to how it ended (S6.2); their
+            service records under the scope path `<scope path>/<cleanup name>`.
+        request_hostility: how the request misbehaves (empty: a plain `int`).
+        uncopyable_forks: the names of the `fork_clone`s that may receive a message
+            that cannot be copied.
     """
 
     __slots__ = (
+        "cleanup_workflows",
         "depth",
         "description",
         "deterministic",
         "features",
         "operations",
         "probe",
+        "request_hostility",
         "shape",
         "single_session_scopes",
         "terminate_on_every_path",
+        "uncopyable_forks",
         "workflow",
     )
 
-    def __init__(self, shape: DrawnPath) -> None:
+    def __init__(
+        self,
+        shape: DrawnPath,
+        *,
+        cleanups: tuple[DrawnCleanup, ...] = (),
+        request_hostility: Collection[str] = frozenset(),
+    ) -> None:
         self.shape = shape
         self.probe = Probe()
+        self.request_hostility: frozenset[str] = frozenset(request_hostility)
         probe = self.probe
 
         def drawn(scope: cf.Scope[int, Any], builder: cf.Builder) -> None:
             _build_path(builder.chain(scope.start), shape, _Where(probe, ROOT, scope))
+            _build_cleanups(builder, cleanups, probe, ROOT)
 
         with warnings.catch_warnings():
             # paths that end nowhere are drawn on purpose (S2.3 is among the rules tested)
             warnings.simplefilter("ignore", cf.UnreachableWarning)
             self.workflow: cf.Workflow[int, Any] = cf.Workflow.build(drawn, name="drawn")
-        self.description = "\n".join(["start", *_describe_path(shape, "")])
+        start = "start"
+        if self.request_hostility:
+            start += f"  # the request is{_hostile(self.request_hostility)[1:]}"
+        self.description = "\n".join(
+            [start, *_describe_path(shape, ""), *_describe_cleanups(cleanups, "")]
+        )
+        scopes: dict[str, tuple[DrawnCleanup, ...]] = {}
+        if cleanups:
+            scopes[ROOT] = cleanups
+        nested = list(_nested_scopes(shape, ROOT))
+        scopes.update((path, scope.cleanups) for path, scope in nested if scope.cleanups)
+        self.cleanup_workflows: Mapping[str, tuple[DrawnCleanup, ...]] = scopes
         parts = list(walk(shape))
-        self.features = frozenset(_FEATURE[type(part)] for part in parts)
+        every_cleanup = [c for group in scopes.values() for c in group]
+        features = {_FEATURE[type(part)] for part in parts}
+        features.update(f"on_{c.kind}" for c in every_cleanup)
+        for part in parts:
+            policy = getattr(part, "policy", WAIT)
+            if policy is not WAIT:
+                features.add(_POLICY_FEATURE[policy])
+            features.update(getattr(part, "hostility", _PLAIN))
+        features.update(self.request_hostility)
+        self.features = frozenset(features)
         self.operations = _count(shape)
         self.depth = _depth(shape)
         self.terminate_on_every_path = _reaches_terminate(shape)
         has_async = any(
-            isinstance(p, AsyncMap) or (isinstance(p, Fail) and p.delay is not None) for p in parts
+            isinstance(p, (AsyncMap, ForeignCancel))
+            or (isinstance(p, Fail) and p.delay is not None)
+            for p in parts
+        ) or any(c.delay is not None for c in every_cleanup)
+        several = any(isinstance(p, (DrawnForkClone, Spread, Collect)) for p in parts) or any(
+            len(group) > 1 for group in scopes.values()
         )
-        several = any(isinstance(p, (DrawnForkClone, Spread, Collect)) for p in parts)
         self.deterministic = not (has_async and several)
         single: set[str] = {ROOT}
         _single_session_scopes(shape, ROOT, False, single)
         self.single_session_scopes = frozenset(single)
+        forks: dict[str, set[frozenset[str]]] = {}
+        _flow(shape, frozenset({self.request_hostility}), forks)
+        self.uncopyable_forks = frozenset(
+            name for name, kinds in forks.items() if any("uncopyable" in k for k in kinds)
+        )
 
     def __repr__(self) -> str:
         flags = [f"{self.operations} operations"]
@@ -660,8 +1167,23 @@ class DrawnWorkflow:
         body = "\n".join("    " + line for line in self.description.splitlines())
         return f"<DrawnWorkflow ({', '.join(flags)}):\n{body}\n>"
 
-    async def run(self, request: int, *, run: int = 0) -> Any:
+    def message(self, request: int) -> int:
+        """The request as `run` sends it: `request`, made hostile as `request_hostility` says."""
+        return hostile(request, self.request_hostility)
+
+    async def run(
+        self,
+        request: int,
+        *,
+        run: int = 0,
+        on_event: Callable[[cf.Event], object] | None = None,
+    ) -> Any:
         """Run the workflow once; the probe records its events under run number `run`.
+
+        Args:
+            request: the request, an `int` (made hostile first if `request_hostility` says so).
+            run: the run number the probe records.
+            on_event: passed on to `Workflow.run`: called with each event of the run.
 
         Returns:
             The response.
@@ -669,8 +1191,11 @@ class DrawnWorkflow:
         Raises:
             WorkflowCancelled: the session was cancelled.
         """
+        message = self.message(request)
         with running_as(run):
-            return await self.workflow.run(request)
+            if on_event is None:
+                return await self.workflow.run(message)
+            return await self.workflow.run(message, on_event=on_event)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -688,6 +1213,35 @@ class _Drawer:
     def name(self, kind: str) -> str:
         self.count += 1
         return f"{kind}#{self.count}"
+
+    def hostility(self) -> frozenset[str]:
+        """How the messages of one service misbehave (plain unless `hostile_messages`)."""
+        allowed: tuple[str, ...] = self.options["hostile_messages"]
+        if not allowed:
+            return _PLAIN
+        kinds = [_PLAIN, *(frozenset({h}) for h in allowed)]
+        if len(allowed) > 1:
+            kinds.append(frozenset(allowed))
+        return self.draw(st.sampled_from(kinds))
+
+    def policy(self) -> cf.CancellationPolicy:
+        policies: tuple[cf.CancellationPolicy, ...] = self.options["policies"]
+        if len(policies) == 1:
+            return policies[0]
+        return self.draw(st.sampled_from(policies))
+
+    def cleanups(self) -> tuple[DrawnCleanup, ...]:
+        """The cleanup workflows of one scope (none unless `allow_cleanups`)."""
+        if not self.options["allow_cleanups"]:
+            return ()
+        draw = self.draw
+        drawn = []
+        for kind in CLEANUP_KINDS:
+            if draw(st.booleans()):
+                asynchronous = self.options["allow_async"] and draw(st.booleans())
+                delay: float | None = draw(st.sampled_from(DELAYS)) if asynchronous else None
+                drawn.append(DrawnCleanup(kind, self.name(f"on_{kind}"), delay))
+        return tuple(drawn)
 
     def path(self, depth: int) -> DrawnPath:
         draw = self.draw
@@ -713,27 +1267,44 @@ class _Drawer:
             kinds += ["scope", "scope"]
         if opts["allow_failures"]:
             kinds.append("fail")
+        # the options below came later: their kinds go last, so that the options above
+        # keep drawing the same workflows from the same data
+        if opts["hostile_messages"] and opts["allow_filters"]:
+            kinds.append("disposal_filter")
+            if opts["allow_cancel"]:
+                kinds.append("cancellation_filter")
+        if opts["allow_foreign_cancellations"]:
+            kinds += ["foreign_cancel", "foreign_cancel"]
         kind = draw(st.sampled_from(kinds))
         name = self.name(kind)
         if kind == "map":
-            return Map(name, draw(st.integers(-2, 2)))
+            return Map(name, draw(st.integers(-2, 2)), self.hostility())
         if kind == "async":
-            return AsyncMap(name, draw(st.integers(-2, 2)), draw(st.sampled_from(DELAYS)))
+            add, delay = draw(st.integers(-2, 2)), draw(st.sampled_from(DELAYS))
+            return AsyncMap(name, add, delay, self.policy(), self.hostility())
         if kind == "dispose_on_none":
-            return DisposeOnNone(name, draw(st.integers(0, 1)))
+            return DisposeOnNone(name, draw(st.integers(0, 1)), self.hostility())
         if kind == "cancel_on_none":
-            return CancelOnNone(name, draw(st.integers(0, 1)))
+            return CancelOnNone(name, draw(st.integers(0, 1)), self.hostility())
+        if kind == "disposal_filter":
+            return DisposalFilter(name, draw(st.integers(0, 1)))
+        if kind == "cancellation_filter":
+            return CancellationFilter(name, draw(st.integers(0, 1)))
         if kind == "spread":
-            return Spread(name, draw(st.integers(0, 3)))
+            return Spread(name, draw(st.integers(0, 3)), self.hostility())
         if kind == "collect":
             low = draw(st.integers(0, 2))
             tight = max(low, 1)
             high = draw(st.sampled_from([tight, None, tight + 1, tight + 2]))
-            return Collect(name, low, high)
+            return Collect(name, low, high, self.hostility())
         if kind == "fail":
-            delay = draw(st.none() | st.sampled_from(DELAYS)) if opts["allow_async"] else None
-            return Fail(name, draw(st.integers(0, 1)), delay)
-        return NestedScope(name, self.path(depth + 1))
+            pause = draw(st.none() | st.sampled_from(DELAYS)) if opts["allow_async"] else None
+            return Fail(name, draw(st.integers(0, 1)), pause, self.hostility())
+        if kind == "foreign_cancel":
+            return ForeignCancel(name, draw(st.integers(0, 1)), self.hostility())
+        policy = self.policy()
+        body = self.path(depth + 1)
+        return NestedScope(name, body, policy, self.cleanups())
 
     def ending(self, depth: int) -> DrawnEnding:
         draw, opts = self.draw, self.options
@@ -757,10 +1328,16 @@ class _Drawer:
             count = draw(st.integers(2, 3))
             return DrawnForkClone(name, tuple(self.path(depth) for _ in range(count)))
         parity = draw(st.integers(0, 1))
+        hostility = self.hostility()
         first, second = self.path(depth), self.path(depth)
         if kind == "fork_option":
-            return DrawnForkOption(name, parity, first, second)
-        return DrawnForkResult(name, parity, first, second)
+            return DrawnForkOption(name, parity, first, second, hostility)
+        return DrawnForkResult(name, parity, first, second, hostility)
+
+
+_ALL_POLICIES = tuple(cf.CancellationPolicy)
+_WAIT_ONLY = (WAIT,)
+_NO_HOSTILITY: tuple[Hostility, ...] = ()
 
 
 def _draw_workflow(
@@ -774,6 +1351,10 @@ def _draw_workflow(
     allow_collect: bool = True,
     allow_cancel: bool = True,
     allow_failures: bool = False,
+    policies: tuple[cf.CancellationPolicy, ...] = _WAIT_ONLY,
+    allow_cleanups: bool = False,
+    hostile_messages: tuple[Hostility, ...] = _NO_HOSTILITY,
+    allow_foreign_cancellations: bool = False,
 ) -> DrawnWorkflow:
     options = {
         "max_operations": max_operations,
@@ -784,8 +1365,15 @@ def _draw_workflow(
         "allow_collect": allow_collect,
         "allow_cancel": allow_cancel,
         "allow_failures": allow_failures,
+        "policies": policies,
+        "allow_cleanups": allow_cleanups,
+        "hostile_messages": hostile_messages,
+        "allow_foreign_cancellations": allow_foreign_cancellations,
     }
-    return DrawnWorkflow(_Drawer(draw, options).path(0))
+    drawer = _Drawer(draw, options)
+    request = drawer.hostility()
+    shape = drawer.path(0)
+    return DrawnWorkflow(shape, cleanups=drawer.cleanups(), request_hostility=request)
 
 
 # the strategy's repr names it after the public function: `workflows(max_depth=1)`
@@ -810,6 +1398,23 @@ def _check_flag(name: str, value: object) -> None:
         )
 
 
+def _check_choices(
+    name: str, value: object, allowed: tuple[Any, ...], what: str
+) -> tuple[Any, ...]:
+    """A collection of some of `allowed`, in the order of `allowed`, without repeats."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Collection):
+        raise cf.InvalidArgument(
+            f"workflows({name}=...) takes a collection of {what}, "
+            f"got {value!r} of type {type(value).__name__}"
+        )
+    for item in value:
+        if item not in allowed or isinstance(item, bool):
+            raise cf.InvalidArgument(
+                f"workflows({name}=...) takes a collection of {what}, got {item!r} among {value!r}"
+            )
+    return tuple(a for a in allowed if a in value)
+
+
 def workflows(
     *,
     max_operations: int = 8,
@@ -820,6 +1425,10 @@ def workflows(
     allow_collect: bool = True,
     allow_cancel: bool = True,
     allow_failures: bool = False,
+    policies: Collection[cf.CancellationPolicy] = _WAIT_ONLY,
+    allow_cleanups: bool = False,
+    hostile_messages: Collection[str] = _NO_HOSTILITY,
+    allow_foreign_cancellations: bool = False,
 ) -> st.SearchStrategy[DrawnWorkflow]:
     """A strategy for random workflows over `int` messages, with a probe.
 
@@ -833,7 +1442,8 @@ def workflows(
     Shrinking goes towards fewer operations and plain `map -> terminate` chains.
 
     Services never raise, unless `allow_failures=True` adds services that raise
-    `DeliberateFailure` for odd or even values.
+    `DeliberateFailure` for odd or even values, or `allow_foreign_cancellations=True`
+    adds services that raise a `CancelledError` of their own.
 
     Args:
         max_operations: at most this many operations (steps and forks) in the whole
@@ -845,12 +1455,27 @@ def workflows(
         allow_collect: draw collects.
         allow_cancel: draw `then_cancel()` endings and `cancel_on_none`.
         allow_failures: draw services that raise `DeliberateFailure` depending on the value.
+        policies: the cancellation policies (API §6) drawn for nested scopes and async
+            maps; `cf.CancellationPolicy.WAIT` comes first when shrinking.
+        allow_cleanups: draw cleanup workflows (`on_cancel`, `on_terminate`,
+            `on_cleanup`; at most one of each) for the workflow's own scope and for
+            nested scopes. Each is one blocking or async service that reports to the
+            probe when it starts and when it ends (see `DrawnWorkflow.cleanup_workflows`).
+        hostile_messages: the ways messages may misbehave (`"uncopyable"`: refuse
+            `copy.deepcopy`; `"unrenderable"`: `repr()`/`str()` raise). The request and
+            the messages each service makes are drawn plain or hostile (see `hostile`);
+            failing services whose messages are unrenderable raise
+            `UnrenderableFailure`; `disposal_filter` and `cancellation_filter` steps,
+            which render the message they reject, are drawn too (with `allow_filters`).
+        allow_foreign_cancellations: draw async services that, for odd or even values,
+            await a task that someone else cancelled (see `ForeignCancel`).
 
     Returns:
         A strategy of `DrawnWorkflow`.
 
     Raises:
-        InvalidArgument: at once, when an argument has the wrong type or is negative.
+        InvalidArgument: at once, when an argument has the wrong type, is negative, or
+            names an unknown policy or hostility.
     """
     _check_count("max_operations", max_operations)
     _check_count("max_depth", max_depth)
@@ -861,8 +1486,18 @@ def workflows(
         ("allow_collect", allow_collect),
         ("allow_cancel", allow_cancel),
         ("allow_failures", allow_failures),
+        ("allow_cleanups", allow_cleanups),
+        ("allow_foreign_cancellations", allow_foreign_cancellations),
     ):
         _check_flag(flag, value)
+    chosen_policies = _check_choices("policies", policies, _ALL_POLICIES, "cf.CancellationPolicy")
+    if not chosen_policies:
+        raise cf.InvalidArgument(
+            f"workflows(policies=...) needs at least one cf.CancellationPolicy, got {policies!r}"
+        )
+    hostilities = _check_choices(
+        "hostile_messages", hostile_messages, HOSTILITIES, f"hostilities ({HOSTILITIES!r})"
+    )
     return _workflows(
         max_operations=max_operations,
         max_depth=max_depth,
@@ -872,4 +1507,8 @@ def workflows(
         allow_collect=allow_collect,
         allow_cancel=allow_cancel,
         allow_failures=allow_failures,
+        policies=_WAIT_ONLY if chosen_policies == _WAIT_ONLY else chosen_policies,
+        allow_cleanups=allow_cleanups,
+        hostile_messages=hostilities or _NO_HOSTILITY,
+        allow_foreign_cancellations=allow_foreign_cancellations,
     )
