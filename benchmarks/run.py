@@ -2,6 +2,7 @@
 """Run crossflow's benchmarks next to their floors and print one markdown table per workload.
 
     python benchmarks/run.py [--only W1,W3] [--json raw.jsonl] [--out report.md]
+    python benchmarks/run.py --only SOAK      # the soak checks: minutes, never in the default run
 
 Every job (a floor or a crossflow script, on one backend) runs in its own subprocess with the
 interpreter running this file, and prints one JSON line (format: `_common.py`). The targets are
@@ -47,6 +48,14 @@ JOBS = [  # (workload, script, args): each one is a fresh subprocess
     *[("D1", "crossflow_d1.py", [b]) for b in BACKENDS],
 ]
 
+# The soak checks (memory over a minute of looping, and over 100,000 sessions) take minutes:
+# they run only when asked for, with `--only SOAK`.
+SOAK_EXITS = ("fork_option", "disposal_filter")
+SOAK_JOBS = [
+    *[("SOAK", "soak_loop.py", [b, e]) for b in BACKENDS for e in SOAK_EXITS],
+    *[("SOAK", "soak_start.py", [b]) for b in BACKENDS],
+]
+
 # Targets: (workload, what, limit). The ratio is crossflow's median over the floor's median.
 W1_LIMIT_US = 10.0  # crossflow asyncio µs/session
 W2_LIMIT = 1.3  # ms/session vs the anyio task-group floor, same backend
@@ -84,6 +93,8 @@ TITLES = {
     "drains it at each of the 1,000 wakes; 1 session per repeat",
     "D1": "D1 diagrams — W1 built from a JSON diagram (ten `add` nodes over JSON numbers) vs the same "
     "nodes built in code, 2,000 sequential sessions per repeat; load and check of a 500-operation diagram",
+    "SOAK": "SOAK memory — one session looping for 60 s with `events=False`; 100,000 `start()` "
+    "sessions with the cyclic GC off (not timed; only with `--only SOAK`)",
 }
 
 
@@ -253,6 +264,25 @@ def measurements(w: str, rows: list[dict]) -> list[str]:
                     f"{rng(sc['ratio_per_repeat'])} | {calls[small]:,} / {calls[large]:,}"
                 )
             out.append(f"| {r['peer']} | {r['variant']} | {mmm(r['ms_per_session'])} | {pad} |")
+    elif w == "SOAK":
+        out += [
+            "| peer | variant | RSS samples (MiB) | first third max | last third max | growth | "
+            "work done | gc.collect() afterwards |",
+            "|---|---|---|---:|---:|---:|---:|---|",
+        ]
+        for r in ok:
+            mibs = ", ".join(f"{x['mib']:.1f}" for x in r["samples"])
+            if r["check"] == "loop":
+                work = f"{r['turns']:,} turns in {r['seconds']:g} s"
+                found = "–"
+            else:
+                work = f"{r['sessions']:,} sessions, {f(r['us_per_session'])} µs each"
+                ours = sum(r["gc_found_crossflow"].values())
+                found = f"{r['gc_found']:,} objects, {ours:,} of crossflow's"
+            out.append(
+                f"| {r['peer']} | {r['variant']} | {mibs} | {f(r['first_third_max_mib'])} | "
+                f"{f(r['last_third_max_mib'])} | {r['growth_mib']:+.1f} MiB | {work} | {found} |"
+            )
     elif w == "D1":
         out += [
             "| peer | variant | µs/session from the diagram median (min–max) | in code | "
@@ -280,6 +310,28 @@ def targets(w: str, rows: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
         out.append(f"| {name} | {backend} | {mine} | {floor} | {r} | {goal} | {status} |")
         if status != "info":
             summary.append((f"{w} {name} ({backend})", status))
+
+    if w == "SOAK":  # no floors: each check has its own verdict
+        for r in (r for r in rows if r.get("ok")):
+            goal = f"≤ {r['tolerance_mib']:g} MiB"
+            flat = "**met**" if r["flat"] else "**MISSED**"
+            if r["check"] == "loop":
+                name = f"memory flat over {r['seconds']:g} s of a loop exiting through {r['exit']}"
+                add(name, r["backend"], f"{r['growth_mib']:+.1f} MiB", "–", "–", goal, flat)
+            else:
+                name = f"memory flat over {r['sessions']:,} start() sessions, GC off"
+                add(name, r["backend"], f"{r['growth_mib']:+.1f} MiB", "–", "–", goal, flat)
+                ours = sum(r["gc_found_crossflow"].values())
+                add(
+                    "gc.collect() afterwards finds nothing of crossflow's",
+                    r["backend"],
+                    f"{ours:,}",
+                    "–",
+                    "–",
+                    "0",
+                    "**met**" if r["nothing_of_ours"] else "**MISSED**",
+                )
+        return out, summary
 
     for b in BACKENDS:
         cf = find(rows, "crossflow_", b)
@@ -458,14 +510,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--only", default="", help="comma list of workloads, e.g. W1,W3")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma list of workloads, e.g. W1,W3; SOAK (the soak checks) runs only when named",
+    )
     ap.add_argument("--out", help="write the markdown report here")
     ap.add_argument("--json", help="append the raw JSON results (one per line) here")
     a = ap.parse_args()
     only = {w.strip().upper() for w in a.only.split(",") if w.strip()}
-    unknown = only - {w for w, _, _ in JOBS}
+    unknown = only - {w for w, _, _ in JOBS + SOAK_JOBS}
     if unknown:
         ap.error(f"unknown workload(s): {', '.join(sorted(unknown))}")
+    jobs = JOBS + (SOAK_JOBS if "SOAK" in only else [])
 
     versions = json.loads(
         subprocess.run(
@@ -481,7 +538,7 @@ def main() -> int:
     load0 = os.getloadavg()
     t_all = time.perf_counter()
     results: dict[str, list[dict]] = {}
-    for w, script, args in JOBS:
+    for w, script, args in jobs:
         if only and w not in only:
             continue
         print(f"[{w}] {script} {' '.join(args)} ...", file=sys.stderr, flush=True)

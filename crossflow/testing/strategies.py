@@ -234,7 +234,7 @@ _PLAIN: frozenset[str] = frozenset()
 # Every service that produces a message has a `hostility`: the messages it produces
 # are made hostile that way (empty: plain `int`s; only with `hostile_messages`).
 
-WAIT = cf.CancellationPolicy.WAIT
+_WAIT = cf.CancellationPolicy.WAIT
 
 CleanupKind: TypeAlias = Literal["cancel", "terminate", "cleanup"]
 """Which cleanup workflow: `on_cancel`, `on_terminate` or `on_cleanup` (S6.2)."""
@@ -262,7 +262,7 @@ class AsyncMap:
     name: str
     add: int
     delay: float
-    policy: cf.CancellationPolicy = WAIT
+    policy: cf.CancellationPolicy = _WAIT
     hostility: frozenset[str] = _PLAIN
 
 
@@ -376,7 +376,7 @@ class NestedScope:
 
     name: str
     body: DrawnPath
-    policy: cf.CancellationPolicy = WAIT
+    policy: cf.CancellationPolicy = _WAIT
     cleanups: tuple[DrawnCleanup, ...] = ()
 
 
@@ -749,7 +749,7 @@ def _build_step(chain: cf.Chain[Any], step: Step, where: _Where) -> cf.Chain[Any
     if isinstance(step, AsyncMap):
         fn = _making(step.hostility, _add(step.add))
         service = _async(probe, scope, step.name, fn, step.delay)
-        if step.policy is WAIT:
+        if step.policy is _WAIT:
             return chain.map(service, name=step.name)
         return chain.then(service, name=step.name, cancellation=step.policy)
     if isinstance(step, DisposeOnNone):
@@ -783,7 +783,7 @@ def _build_step(chain: cf.Chain[Any], step: Step, where: _Where) -> cf.Chain[Any
         _build_path(builder.chain(inner.start), body, _Where(probe, child, inner))
         _build_cleanups(builder, cleanups, probe, child)
 
-    if step.policy is WAIT:
+    if step.policy is _WAIT:
         return chain.then_scope(build_scope, name=step.name)
     return chain.then_scope(build_scope, name=step.name, cancellation=step.policy)
 
@@ -868,7 +868,7 @@ def _hostile(hostility: frozenset[str]) -> str:
 
 
 def _policy(policy: cf.CancellationPolicy) -> str:
-    return "" if policy is WAIT else f", cancellation={policy.name}"
+    return "" if policy is _WAIT else f", cancellation={policy.name}"
 
 
 def _describe_cleanups(cleanups: tuple[DrawnCleanup, ...], indent: str) -> list[str]:
@@ -985,10 +985,11 @@ _PASS_THROUGH = (
     ForeignCancel,
 )
 
-Kinds: TypeAlias = frozenset[frozenset[str]]  # the hostilities a message at some point may have
+# the hostilities a message at some point of a workflow may have
+_Kinds: TypeAlias = frozenset[frozenset[str]]
 
 
-def _made(hostility: frozenset[str], kinds: Kinds, passes_on: bool) -> Kinds:
+def _made(hostility: frozenset[str], kinds: _Kinds, passes_on: bool) -> _Kinds:
     """What a service emits: messages of its hostility, else what it received (when it
     passes its message on) or plain `int`s."""
     if not kinds:
@@ -998,7 +999,7 @@ def _made(hostility: frozenset[str], kinds: Kinds, passes_on: bool) -> Kinds:
     return kinds if passes_on else frozenset({_PLAIN})
 
 
-def _flow(path: DrawnPath, kinds: Kinds, forks: dict[str, set[frozenset[str]]]) -> Kinds:
+def _flow(path: DrawnPath, kinds: _Kinds, forks: dict[str, set[frozenset[str]]]) -> _Kinds:
     """Follow the hostility of messages down `path`; note what reaches each fork_clone.
 
     Returns the hostilities of the messages that reach `terminate` from `path`.
@@ -1131,8 +1132,8 @@ class DrawnWorkflow:
         features = {_FEATURE[type(part)] for part in parts}
         features.update(f"on_{c.kind}" for c in every_cleanup)
         for part in parts:
-            policy = getattr(part, "policy", WAIT)
-            if policy is not WAIT:
+            policy = getattr(part, "policy", _WAIT)
+            if policy is not _WAIT:
                 features.add(_POLICY_FEATURE[policy])
             features.update(getattr(part, "hostility", _PLAIN))
         features.update(self.request_hostility)
@@ -1336,7 +1337,7 @@ class _Drawer:
 
 
 _ALL_POLICIES = tuple(cf.CancellationPolicy)
-_WAIT_ONLY = (WAIT,)
+_WAIT_ONLY = (_WAIT,)
 _NO_HOSTILITY: tuple[Hostility, ...] = ()
 
 
@@ -1425,9 +1426,9 @@ def workflows(
     allow_collect: bool = True,
     allow_cancel: bool = True,
     allow_failures: bool = False,
-    policies: Collection[cf.CancellationPolicy] = _WAIT_ONLY,
+    policies: Collection[cf.CancellationPolicy] = (cf.CancellationPolicy.WAIT,),
     allow_cleanups: bool = False,
-    hostile_messages: Collection[str] = _NO_HOSTILITY,
+    hostile_messages: Collection[str] = (),
     allow_foreign_cancellations: bool = False,
 ) -> st.SearchStrategy[DrawnWorkflow]:
     """A strategy for random workflows over `int` messages, with a probe.
