@@ -357,7 +357,7 @@ class Session(Generic[Resp]):
             engine.flush()
 
         # from a blocking service of this very run: once that service has returned
-        engine.soon(request)
+        engine.between_operations(request)
 
     # ------------------------------------------------------------------ pictures (API §8)
     # drawn by crossflow._viz from the workflow's graph and the event log

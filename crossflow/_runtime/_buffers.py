@@ -72,9 +72,9 @@ def view_closed(
         if engine.flushing:
             # inside a blocking operation, whose events are recorded when it returns:
             # the disposal it caused follows them, so the log stays in order (S9.2)
-            engine.soon_after(lambda: engine.record(session, disposal))
+            engine.queue_next(lambda: engine.record_disposal(session, disposal))
         else:
-            engine.record(session, disposal)
+            engine.record_disposal(session, disposal)
     state = session.buffer(b)
     if view._opened or (view._modified and state.is_open):
         engine._notify(session, b, -1 if key._loops else key._issuer)

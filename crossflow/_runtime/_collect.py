@@ -24,7 +24,7 @@ RUNNING = SessionState.RUNNING
 def collect_arrival(engine: Engine, session: ScopeSession, c: int, msg: Any) -> None:
     """An item reached collect `c` (S5.1, S5.2)."""
     states = session.collects
-    up = session.up
+    up = session.upstream
     assert states is not None and up is not None
     state = states[c]
     state.items.append(msg)
@@ -43,7 +43,7 @@ def collect_arrival(engine: Engine, session: ScopeSession, c: int, msg: Any) -> 
         return
     engine._update_holding(session, c, state)
     # the message being handled still counts in act[c]
-    if not up[c] and session.act[c] == 1:
+    if not up[c] and session.activity[c] == 1:
         engine._fire(session, c, state)
 
 
@@ -76,9 +76,9 @@ def settle_collects(engine: Engine) -> bool:
     for position, (session, c) in enumerate(pending):
         if session.state is not RUNNING:
             continue
-        assert session.collects is not None and session.up is not None
+        assert session.collects is not None and session.upstream is not None
         state = session.collects[c]
-        if state.armed and not session.up[c] and not session.act[c]:
+        if state.armed and not session.upstream[c] and not session.activity[c]:
             engine._fire(session, c, state)
             if engine.queue:
                 # upstream collects first: let what it emitted move on (S5.2)

@@ -57,13 +57,13 @@ class Packed:
         return f"<Packed {safe_repr(self.msg)} {self.ticket!r}>"
 
 
-def soon(engine: Engine, action: Callable[[], None]) -> None:
+def between_operations(engine: Engine, action: Callable[[], None]) -> None:
     """Run `action` now, or, when called from inside an operation (a blocking
     service that cancels its own session), right after that operation returns."""
     if not engine.flushing:
         action()
         return
-    engine.soon_after(action)
+    engine.queue_next(action)
 
 
 def entry_queue(engine: Engine) -> EntryQueue:
@@ -74,10 +74,10 @@ def entry_queue(engine: Engine) -> EntryQueue:
     return entry
 
 
-def soon_after(engine: Engine, action: Callable[[], None]) -> None:
+def queue_next(engine: Engine, action: Callable[[], None]) -> None:
     """Run `action` as the next queued item: right after the operation being handled,
     or at the next flush."""
-    _DEFERRED.act[0] += 1
+    _DEFERRED.activity[0] += 1
     engine.queue.appendleft((_DEFERRED, 0, action))  # type: ignore[arg-type]
 
 
@@ -112,13 +112,13 @@ def observe(engine: Engine, callback: Callable[[Event], object]) -> None:
     assert log is not None  # invariant: callers check that the run records events
     if type(log) is not ObservedLog:
         # the log becomes observed: the same entries, handed over from here on
-        log = engine.log = ObservedLog(engine.soon_after, log)
+        log = engine.log = ObservedLog(engine.queue_next, log)
     else:
         log.deliver()  # the others first: the new one starts from here
     log.callbacks.append(callback)
 
 
-def rec(engine: Engine, event: type, session: ScopeSession, *fields: Any) -> None:
+def log_event(engine: Engine, event: type, session: ScopeSession, *fields: Any) -> None:
     """Record an event of `session` (S9.2), when recording."""
     log = engine.log
     if log is not None:
@@ -131,45 +131,45 @@ def rec(engine: Engine, event: type, session: ScopeSession, *fields: Any) -> Non
 def send(engine: Engine, session: ScopeSession, target: int, msg: Any) -> None:
     """Queue `msg` for operation `target` of `session` (`target >= 0`)."""
     engine.queue.append((session, target, msg))
-    session.act[target] += 1
+    session.activity[target] += 1
     plan = session.plan
     if plan.useful[target]:
-        session.live += 1
-    cs = plan.collects_of[target]
-    if cs:
-        engine._up(session, cs)
+        session.useful_activity += 1
+    collects = plan.collects_of[target]
+    if collects:
+        engine._up(session, collects)
 
 
 def inc(engine: Engine, session: ScopeSession, op: int) -> None:
     """Operation `op` gained an activity unit (a task, a child session)."""
-    session.act[op] += 1
+    session.activity[op] += 1
     plan = session.plan
     if plan.useful[op]:
-        session.live += 1
-    cs = plan.collects_of[op]
-    if cs:
-        engine._up(session, cs)
+        session.useful_activity += 1
+    collects = plan.collects_of[op]
+    if collects:
+        engine._up(session, collects)
 
 
 def dec(engine: Engine, session: ScopeSession, op: int) -> None:
     """Operation `op` lost an activity unit."""
-    session.act[op] -= 1
+    session.activity[op] -= 1
     plan = session.plan
     if plan.useful[op]:
-        session.live -= 1
-        if not session.live:
+        session.useful_activity -= 1
+        if not session.useful_activity:
             engine._check(session)
-    cs = plan.collects_of[op]
-    if cs:
-        engine._down(session, cs)
+    collects = plan.collects_of[op]
+    if collects:
+        engine._down(session, collects)
 
 
 def dispose(engine: Engine, session: ScopeSession, op: int, cause: DisposalCause) -> None:
     """Record a disposal; reachability is checked once the queue is empty (S2.4)."""
-    engine.record(session, Disposal(session.plan.names[op], cause))
+    engine.record_disposal(session, Disposal(session.plan.names[op], cause))
 
 
-def record(engine: Engine, session: ScopeSession, disposal: Disposal) -> None:
+def record_disposal(engine: Engine, session: ScopeSession, disposal: Disposal) -> None:
     """Record a disposal built in advance (disposals are values: they can be shared)."""
     if engine.log is not None:
         engine.log.append((monotonic(), Disposed, session, (disposal,)))
@@ -199,7 +199,7 @@ def _check_collect(engine: Engine, session: ScopeSession, c: int) -> None:
 
 
 def _up(engine: Engine, session: ScopeSession, collects: tuple[int, ...]) -> None:
-    up = session.up
+    up = session.upstream
     states = session.collects
     assert up is not None and states is not None
     for c in collects:
@@ -211,7 +211,7 @@ def _up(engine: Engine, session: ScopeSession, collects: tuple[int, ...]) -> Non
 
 
 def _down(engine: Engine, session: ScopeSession, collects: tuple[int, ...]) -> None:
-    up = session.up
+    up = session.upstream
     states = session.collects
     assert up is not None and states is not None
     for c in collects:
@@ -229,15 +229,15 @@ def _update_holding(engine: Engine, session: ScopeSession, c: int, state: Collec
     # collects downstream of it (S5.2)
     plan = session.plan
     if plan.useful[c]:
-        session.live += 1 if holding else -1
-        if not session.live:
+        session.useful_activity += 1 if holding else -1
+        if not session.useful_activity:
             engine._check(session)
-    cs = plan.collects_of[c]
-    if cs:
+    collects = plan.collects_of[c]
+    if collects:
         if holding:
-            engine._up(session, cs)
+            engine._up(session, collects)
         else:
-            engine._down(session, cs)
+            engine._down(session, collects)
 
 
 def flush(engine: Engine) -> None:
@@ -267,15 +267,15 @@ def flush(engine: Engine) -> None:
                 plan = session.plan
                 session.handlers[op](engine, session, msg)
                 # the message counted as activity until it was handled
-                session.act[op] -= 1
+                session.activity[op] -= 1
                 if plan.useful[op]:
-                    session.live -= 1
-                    if not session.live and session.state is RUNNING:
+                    session.useful_activity -= 1
+                    if not session.useful_activity and session.state is RUNNING:
                         engine._check(session)
                 if plan.collects:
-                    cs = plan.collects_of[op]
-                    if cs:
-                        engine._down(session, cs)
+                    collects = plan.collects_of[op]
+                    if collects:
+                        engine._down(session, collects)
             if not engine.collect_checks and not engine.checks:
                 return
             engine._settle()
@@ -320,19 +320,19 @@ def drop_activation(engine: Engine, session: ScopeSession, op: int, msg: Any) ->
 
 class _Deferred:
     """Stands in for a session in the ready queue, so that an action requested from
-    inside an operation runs as the next queued item (see `Engine.soon`), at no cost to
+    inside an operation runs as the next queued item (see `Engine.between_operations`), at no cost to
     the loop."""
 
     class _Plan:
         useful = (False,)
         collects = ()
 
-    __slots__ = ("act", "handlers", "plan", "state")
+    __slots__ = ("activity", "handlers", "plan", "state")
 
     def __init__(self) -> None:
         self.state = RUNNING
         self.plan = self._Plan()
-        self.act = [0]  # the loop counts activity down after each item
+        self.activity = [0]  # the loop counts activity down after each item
         self.handlers = (_run_deferred,)
 
     def __repr__(self) -> str:

@@ -46,7 +46,7 @@ def deliver(engine: Engine, session: ScopeSession, op: int, msg: Any, delivery: 
     if ticket is None:
         engine._start_delivered(session, op, msg, None)
     elif ticket.state == QUEUED:
-        session.more().tickets.setdefault(op, set()).add(ticket)
+        session.extras().tickets.setdefault(op, set()).add(ticket)
 
 
 def _start_delivered(
@@ -55,7 +55,7 @@ def _start_delivered(
     if session.plan.kinds[op] == "scope":
         child = engine.open_session(session.plan.body(op), msg, session, op)
         if ticket is not None:
-            child.more().ticket = ticket
+            child.extras().ticket = ticket
         engine.dec(session, op)  # the child session is the activity now
         engine.flush()
         return

@@ -136,17 +136,17 @@ class Engine:
 
     # core: the queue, activity accounting and the flush
     entry_queue = _core.entry_queue
-    soon = _core.soon
-    soon_after = _core.soon_after
+    between_operations = _core.between_operations
+    queue_next = _core.queue_next
     warn = _core.warn
     finish_reports = _core.finish_reports
     observe = _core.observe
-    rec = _core.rec
+    log_event = _core.log_event
     send = _core.send
     inc = _core.inc
     dec = _core.dec
     dispose = _core.dispose
-    record = _core.record
+    record_disposal = _core.record_disposal
     _check = _core._check
     _check_collect = _core._check_collect
     _up = _core._up

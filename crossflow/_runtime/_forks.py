@@ -136,11 +136,11 @@ def handler(plan: Plan, index: int) -> Handler:
             err_not_taken: Disposal = err_not_taken,
         ) -> None:
             if isinstance(msg, Ok):
-                engine.record(s, err_not_taken)
+                engine.record_disposal(s, err_not_taken)
                 if ok_t >= 0:
                     engine.send(s, ok_t, msg.value)
             elif isinstance(msg, Err):
-                engine.record(s, ok_not_taken)
+                engine.record_disposal(s, ok_not_taken)
                 if err_t >= 0:
                     engine.send(s, err_t, msg.error)
             else:
@@ -164,11 +164,11 @@ def handler(plan: Plan, index: int) -> Handler:
             none_not_taken: Disposal = none_not_taken,
         ) -> None:
             if msg is None:
-                engine.record(s, some_not_taken)
+                engine.record_disposal(s, some_not_taken)
                 if none_t >= 0:
                     engine.send(s, none_t, None)
             else:
-                engine.record(s, none_not_taken)
+                engine.record_disposal(s, none_not_taken)
                 if some_t >= 0:
                     engine.send(s, some_t, msg)
 
@@ -184,7 +184,7 @@ def handler(plan: Plan, index: int) -> Handler:
                 engine.fail(s, index, _type_error(name, "an iterable", msg))
                 return
             if not items:
-                engine.record(s, empty)
+                engine.record_disposal(s, empty)
                 return
             if target >= 0:
                 for item in items:
@@ -235,7 +235,7 @@ def _filter(mode: str, index: int, name: str, fn: Any, target: int) -> Handler:
             elif cancels:
                 engine.cancel(s, Filtered(name, "cancel_on_none received None"))
             else:
-                engine.record(s, none_filtered)
+                engine.record_disposal(s, none_filtered)
 
         return on_none
 

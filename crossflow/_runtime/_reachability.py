@@ -28,7 +28,7 @@ def check_reachability(engine: Engine) -> None:
     for session in checks:
         if session.state is not RUNNING:
             continue
-        if session.live:
+        if session.useful_activity:
             # the counter over-approximates when joins or closed gates decide
             # (S2.2, S7.4); only then is the graph walked
             if id(session) in seen or not (session.plan.conditional or _has_closed_gate(session)):
@@ -53,11 +53,11 @@ def _reachable(engine: Engine, session: ScopeSession) -> bool:
     and a closed buffer only when something that could reopen it can run.
     """
     plan = session.plan
-    act = session.act
+    activity = session.activity
     kinds = plan.kinds
     succ = plan.succ
     buffers = session.buffers or {}
-    fired = {i for i in range(plan.size) if act[i]}
+    fired = {i for i in range(plan.size) if activity[i]}
     if session.collects:
         fired.update(c for c, state in session.collects.items() if state.holding)
 

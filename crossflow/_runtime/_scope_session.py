@@ -52,7 +52,7 @@ class BufferState:
         return f"<BufferState {len(self.items)} items, gate {'open' if self.is_open else 'closed'}>"
 
 
-class Extra:
+class SessionExtras:
     """Per-session state that most sessions never need: created on first use."""
 
     __slots__ = (
@@ -106,7 +106,7 @@ class ScopeSession:
     """
 
     __slots__ = (
-        "act",
+        "activity",
         "buffers",
         "cancellation",
         "children",
@@ -118,7 +118,6 @@ class ScopeSession:
         "graph",
         "handlers",
         "hosted",
-        "live",
         "ntasks",
         "parent",
         "parent_op",
@@ -127,7 +126,8 @@ class ScopeSession:
         "response",
         "state",
         "tg",
-        "up",
+        "upstream",
+        "useful_activity",
     )
 
     def __init__(
@@ -143,10 +143,10 @@ class ScopeSession:
         self.parent_op = parent_op
         self.state = RUNNING
         # act[i]: activity units of operation i (queued inputs, tasks, child sessions)
-        self.act = [0] * plan.size
+        self.activity = [0] * plan.size
         # live: activity units on operations that can reach terminate or a cancel (S2.2)
-        self.live = 0
-        self.up: list[int] | None = [0] * plan.size if plan.collects else None
+        self.useful_activity = 0
+        self.upstream: list[int] | None = [0] * plan.size if plan.collects else None
         self.collects: dict[int, CollectState] | None = (
             {c: CollectState() for c in plan.collects} if plan.collects else None
         )
@@ -164,12 +164,12 @@ class ScopeSession:
         # failures of services while the session was being cleaned up (S4.3)
         self.cleanup_failures: list[ServiceFailed] | None = None
         self.buffers: dict[int, BufferState] | None = None
-        self.extra: Extra | None = None
+        self.extra: SessionExtras | None = None
 
-    def more(self) -> Extra:
+    def extras(self) -> SessionExtras:
         extra = self.extra
         if extra is None:
-            extra = self.extra = Extra()
+            extra = self.extra = SessionExtras()
         return extra
 
     def buffer(self, op: int) -> BufferState:
@@ -204,6 +204,6 @@ class ScopeSession:
         tasks = self.ntasks
         children = len(self.children) if self.children else 0
         return (
-            f"<Session {self.graph.name!r} {self.state.value}: {self.live} live, "
+            f"<Session {self.graph.name!r} {self.state.value}: {self.useful_activity} live, "
             f"{tasks} tasks, {children} child sessions, {len(self.disposals or ())} disposals>"
         )

@@ -141,7 +141,7 @@ def _open_delivered(
     if ticket is None:
         on_start(None)  # a parallel provider: no queue
     else:
-        session.more().ticket = ticket
+        session.extras().ticket = ticket
 
 
 def terminate(engine: Engine, session: ScopeSession, response: Any) -> None:
@@ -193,7 +193,7 @@ def interrupt(engine: Engine, session: ScopeSession, cause: CancellationCause) -
     if session.state.ended:
         return
     honoured = session.state is RUNNING and not session.plan.uninterruptible
-    session.more().cancel_requested = True
+    session.extras().cancel_requested = True
     if engine.log is not None:
         engine.log.append((monotonic(), CancellationRequested, session, (cause, honoured)))
     if honoured:
@@ -236,7 +236,7 @@ def force(engine: Engine, reason: str | None) -> None:
     while stack:
         session = stack.pop()
         if session.state is RUNNING:
-            session.more().cancel_requested = True
+            session.extras().cancel_requested = True
             if engine.log is not None:
                 engine.log.append(
                     (monotonic(), CancellationRequested, session, (cause, True, True))
@@ -316,7 +316,7 @@ def leave_task(engine: Engine, session: ScopeSession, scope: CancelScope, op: in
     """Stop waiting for a running activation (S6.6): `TRY_CANCEL` cancels it,
     `ABANDON` lets it run on. Either way it ends in the background; the run's task
     group still waits for it."""
-    extra = session.more()
+    extra = session.extras()
     del extra.running[scope]
     extra.left.add(scope)
     engine.left[scope] = None
@@ -328,9 +328,9 @@ def leave_task(engine: Engine, session: ScopeSession, scope: CancelScope, op: in
     name = session.plan.names[op]
     if session.plan.policy[op] is TRY_CANCEL:
         scope.cancel()
-        engine.rec(TaskCancelled, session, name, False)
+        engine.log_event(TaskCancelled, session, name, False)
     else:
-        engine.rec(TaskAbandoned, session, name)
+        engine.log_event(TaskAbandoned, session, name)
 
 
 def stop_child(
@@ -342,16 +342,16 @@ def stop_child(
     policy = plan.policy[op] if op >= 0 else WAIT
     name = plan.names[op] if op >= 0 else child.graph.name
     if policy is ABANDON:
-        engine.rec(ChildAbandoned, session, name, child)
+        engine.log_event(ChildAbandoned, session, name, child)
         engine.leave_child(session, child)
         return
-    engine.rec(ChildCancellationRequested, session, name, child, policy is WAIT)
+    engine.log_event(ChildCancellationRequested, session, name, child, policy is WAIT)
     was_running = child.state is RUNNING
     engine.interrupt(child, cause)
     if child.state is RUNNING:
-        engine.rec(ChildCancellationFailed, session, name, child, "it is uninterruptible")
+        engine.log_event(ChildCancellationFailed, session, name, child, "it is uninterruptible")
     elif not was_running:
-        engine.rec(ChildCancellationFailed, session, name, child, "it was already ending")
+        engine.log_event(ChildCancellationFailed, session, name, child, "it was already ending")
     if policy is TRY_CANCEL and child in (session.children or ()):
         engine.leave_child(session, child)
 
@@ -359,7 +359,7 @@ def stop_child(
 def leave_child(engine: Engine, session: ScopeSession, child: ScopeSession) -> None:
     assert session.children is not None  # invariant: child is registered
     del session.children[child]
-    child.more().detached = True
+    child.extras().detached = True
     engine.detached[child] = None
     if engine.closing is not None:
         engine.interrupt(child, UserCancelled(engine.closing))
@@ -382,7 +382,7 @@ def _finish_one(engine: Engine, session: ScopeSession) -> ScopeSession | None:
     if session.state is not TERMINATING and session.state is not CANCELLING:
         return None
     if session.plan.cleanups:
-        more = session.more()
+        more = session.extras()
         if not more.cleanup_started:
             # S6.1 phase 2: the cleanup workflows that apply start together
             more.cleanup_started = True
@@ -424,8 +424,8 @@ def _finish_one(engine: Engine, session: ScopeSession) -> ScopeSession | None:
     if op < 0:
         # a cleanup workflow ended: its cancellation is kept for its parent (S4.4)
         if session.cancellation is not None:
-            parent.more().cleanup_cancellations.append(session.cancellation)
-            engine.rec(CleanupFailed, parent, session.cancellation)
+            parent.extras().cleanup_cancellations.append(session.cancellation)
+            engine.log_event(CleanupFailed, parent, session.cancellation)
         return parent
     if parent.state is RUNNING:
         if extra is None or not extra.trimmed:
@@ -512,7 +512,7 @@ async def _cleanup_timeout(engine: Engine, session: ScopeSession) -> None:
     with anyio.CancelScope(shield=True) as scope:
         if session.state.ended:
             return
-        session.more().cleanup_timer = scope
+        session.extras().cleanup_timer = scope
         await anyio.sleep(seconds)
         for child in list(session.children or ()):
             if child.parent_op < 0 and child.state is RUNNING:
@@ -530,7 +530,7 @@ async def _timeout(engine: Engine, session: ScopeSession) -> None:
     with anyio.CancelScope(shield=True) as scope:
         if session.state is not RUNNING:
             return
-        session.more().timer = scope
+        session.extras().timer = scope
         await anyio.sleep(seconds)
         engine.cancel(session, TimedOut(session.graph.name, seconds))
         engine.flush()

@@ -240,7 +240,7 @@ async def run_scoped_activation(
         packed = Packed(packed, None)
     ok = False
     result: Any = None
-    extra = session.more()
+    extra = session.extras()
     running = extra.running
     # S6.6: an abandoned activation must not see its session's cleanup
     scope = anyio.CancelScope(shield=session.plan.policy[op] is ABANDON)
@@ -281,7 +281,7 @@ async def run_scoped_activation(
 def _failed_scoped(
     engine: Engine, session: ScopeSession, op: int, scope: CancelScope, error: BaseException
 ) -> None:
-    if scope in session.more().left:
+    if scope in session.extras().left:
         if is_fatal(error):
             engine.stop_everything(session, op, error)
         else:
@@ -394,9 +394,9 @@ def call_handler(plan: Plan, index: int, record: bool) -> Handler:
             assert log is not None  # invariant: recording handlers run when recording
             log.append((started, inline, s, name, clock()))
             engine.queue.append((s, target, result))
-            s.act[target] += 1
+            s.activity[target] += 1
             if useful:
-                s.live += 1
+                s.useful_activity += 1
             if collects:
                 engine._up(s, collects)
 
@@ -421,9 +421,9 @@ def call_handler(plan: Plan, index: int, record: bool) -> Handler:
             engine.fail(s, index, error)
             return
         engine.queue.append((s, target, result))
-        s.act[target] += 1
+        s.activity[target] += 1
         if useful:
-            s.live += 1
+            s.useful_activity += 1
         if collects:
             engine._up(s, collects)
 
@@ -437,7 +437,7 @@ def recording(handler: Handler, name: str) -> Handler:
     cancellation that follows.
     """
 
-    def rec(
+    def recorded(
         engine: Engine,
         s: ScopeSession,
         msg: Any,
@@ -455,7 +455,7 @@ def recording(handler: Handler, name: str) -> Handler:
         if engine.failures == failures:
             log.append((clock(), finished, s, (name,)))
 
-    return rec
+    return recorded
 
 
 def _call_with_streams(

@@ -44,7 +44,7 @@ def trim(engine: Engine, session: ScopeSession, op: int, msg: Any) -> None:
         for e in [e for e in engine.pending if e[0] is session and e[1] in inside]:
             engine.pending.remove(e)
             engine.drop_activation(session, e[1], e[2])
-    extra = session.more()
+    extra = session.extras()
     for o in span:
         for ticket in list(extra.tickets.pop(o, ())):
             release(ticket)
@@ -57,7 +57,7 @@ def trim(engine: Engine, session: ScopeSession, op: int, msg: Any) -> None:
                 engine.leave_task(session, scope, o)  # S6.6
     for child in list(session.children or ()):
         if child.parent_op in inside:
-            child.more().trimmed = True
+            child.extras().trimmed = True
             engine.stop_child(session, child, Interrupted(plan.names[op]))
     for o in span:
         kind = plan.kinds[o]
