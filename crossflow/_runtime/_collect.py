@@ -42,7 +42,7 @@ def collect_arrival(engine: Engine, session: ScopeSession, c: int, msg: Any) -> 
             engine.send(session, target, out)
         return
     engine._update_holding(session, c, state)
-    # the message being handled still counts in act[c]
+    # the message being handled still counts in activity[c]
     if not up[c] and session.activity[c] == 1:
         engine._fire(session, c, state)
 

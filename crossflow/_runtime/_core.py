@@ -320,8 +320,8 @@ def drop_activation(engine: Engine, session: ScopeSession, op: int, msg: Any) ->
 
 class _Deferred:
     """Stands in for a session in the ready queue, so that an action requested from
-    inside an operation runs as the next queued item (see `Engine.between_operations`), at no cost to
-    the loop."""
+    inside an operation runs as the next queued item (see `Engine.between_operations`),
+    at no cost to the loop."""
 
     class _Plan:
         useful = (False,)

@@ -142,7 +142,7 @@ class ScopeSession:
         self.parent = parent
         self.parent_op = parent_op
         self.state = RUNNING
-        # act[i]: activity units of operation i (queued inputs, tasks, child sessions)
+        # activity[i]: units of operation i (queued inputs, tasks, child sessions)
         self.activity = [0] * plan.size
         # live: activity units on operations that can reach terminate or a cancel (S2.2)
         self.useful_activity = 0
