@@ -19,7 +19,7 @@ from typing import Any, TypeAlias, Union
 import attrs
 
 from ._display import renderer
-from ._text import describe_error, safe_str
+from ._text import describe_error, safe_repr, safe_str
 
 # how much of a nested cancellation str() and repr() show
 SHOWN_DISPOSALS = 5
@@ -285,6 +285,10 @@ class ServiceFailed:
 
     def __str__(self) -> str:
         return f"{self.operation} raised {describe_error(self.error, None)}"
+
+    def __repr__(self) -> str:
+        # the error is the user's: its repr may raise
+        return f"ServiceFailed(operation={self.operation!r}, error={safe_repr(self.error)})"
 
     def to_dict(self) -> dict[str, Any]:
         return {

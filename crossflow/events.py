@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from ._causes import Cancellation, CancellationCause, Disposal
-from ._text import describe_error, safe_str
+from ._text import describe_error, safe_repr, safe_str
 
 __all__ = (
     "CancellationRequested",
@@ -126,6 +126,13 @@ class OperationFinished(_OperationEvent):
     """
 
     error: BaseException | None = attrs.field(default=None, eq=False)
+
+    def __repr__(self) -> str:
+        # the error is the user's: its repr may raise
+        return (
+            f"OperationFinished(time={self.time!r}, path={self.path!r}, "
+            f"operation={self.operation!r}, error={safe_repr(self.error)})"
+        )
 
     def _detail(self) -> str:
         if self.error is None:

@@ -598,14 +598,9 @@ async def test_an_uncopyable_request_at_a_fork_is_certain_to_fail(
     _render_everything(value, events)
 
 
-# --------------------------------------------------------------------------- known defects
+# --------------------------------------------------------------------------- regressions
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="repr() of ServiceFailed, and of the Cancellation and events that hold it, calls "
-    "the service's exception's own repr(), which may raise",
-)
 async def test_repr_never_trusts_a_services_exception() -> None:
     """API §4 ("reprs show state"; user objects are never trusted to render): `repr()`
     of the cancellation, its cause and every event of a run whose service raised an
@@ -625,14 +620,11 @@ async def test_repr_never_trusts_a_services_exception() -> None:
         assert repr(e)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="UncopyableMessage says 'its branch 0' for the copy made for branch 1 when branch "
-    "0 is dispose(): it counts the connected branches only",
-)
 async def test_an_uncopyable_message_error_names_its_branch() -> None:
     """S4.3: the error of a fork_clone that cannot copy its message names the branch the
-    copy was for, counted as the branches were given."""
+    copy was for, counted as the branches were given; a first branch that goes nowhere
+    does not take the message itself, the first connected one does (branch 1), so the
+    copy that fails is the one for branch 2."""
     shape = DrawnPath(
         (),
         DrawnForkClone(
@@ -646,4 +638,16 @@ async def test_an_uncopyable_message_error_names_its_branch() -> None:
     assert kind == "cancelled"
     error = value.cancellation.cause.error
     assert isinstance(error, cf.UncopyableMessage)
-    assert "for its branch 1" in str(error), str(error)
+    assert "for its branch 2" in str(error), str(error)
+
+
+async def test_a_fork_that_disposes_its_first_branch_copies_nothing_for_it() -> None:
+    """S4.3: `fork_clone(dispose, terminate)` gives the message itself to the branch that
+    goes somewhere, so a message that cannot be copied passes."""
+    shape = DrawnPath(
+        (), DrawnForkClone("fork_clone#1", (DrawnPath((), Dispose()), DrawnPath((), Terminate())))
+    )
+    drawn = DrawnWorkflow(shape, request_hostility={"uncopyable"})
+    with anyio.fail_after(TIMEOUT):
+        kind, _ = await _outcome(drawn, 3, [])
+    assert kind == "response"

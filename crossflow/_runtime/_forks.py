@@ -72,30 +72,35 @@ def handler(plan: Plan, index: int) -> Handler:
         # which branch receives the message itself; the others get copies
         settings = plan.settings[index]
         assert isinstance(settings, ForkCloneSettings)
+        connected = [(port, t) for port, t in enumerate(targets) if t >= 0]
         original = settings.original
-        branches = tuple((t, port == original) for port, t in enumerate(targets) if t >= 0)
+        if connected and targets[original] < 0:
+            # the branch meant for the message itself goes nowhere: the first branch that
+            # is connected gets it, so no copy is made for nothing
+            original = connected[0][0]
+        branches = tuple((t, port == original, port) for port, t in connected)
 
         def fork_clone(
             engine: Engine,
             s: ScopeSession,
             msg: Any,
-            branches: tuple[tuple[int, bool], ...] = branches,
+            branches: tuple[tuple[int, bool, int], ...] = branches,
         ) -> None:
             if type(msg) in _SHARED:  # immutable: every branch gets the message itself
-                for t, _ in branches:
+                for t, _, _ in branches:
                     engine.send(s, t, msg)
                 return
             # every copy is made before anything is sent: a message that cannot be copied
             # fails the fork as a whole (S4.3)
             out = []
-            for position, (t, is_original) in enumerate(branches):
+            for t, is_original, port in branches:
                 if is_original:
                     out.append((t, msg))
                     continue
                 copied, error = clone_or_error(
                     msg,
                     name,
-                    f"its branch {position}",
+                    f"its branch {port}",
                     "send the same object down every branch without copying it: "
                     ".map(lambda m: (m, m)).unzip()",
                 )
