@@ -104,6 +104,36 @@ async def test_force_stops_a_cleanup_workflow_that_never_ends() -> None:
     assert [c.cause for c in cancellation.while_cancelling] == [cf.UserCancelled("out")]
 
 
+async def test_force_also_stops_cleanup_workflows_that_start_later() -> None:
+    """S6.7: a cleanup workflow that starts after a forced cancel, once the task it waited
+    for has ended, is forced as it starts; it does not keep the caller waiting."""
+
+    async def slow_to_stop(x: int) -> int:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.01)  # the task's own cleanup takes a moment
+        return x  # pragma: no cover
+
+    def build(s: cf.Scope[int, int], b: cf.Builder) -> None:
+        b.chain(s.start).then(slow_to_stop).connect(s.terminate)
+        b.on_cancel((), stuck_cleanup)
+
+    wf = cf.Workflow.build(build, name="later")
+    with anyio.fail_after(5):
+        async with wf.start(1) as session:
+            await anyio.wait_all_tasks_blocked()
+            session.cancel("out", force=True)
+            with pytest.raises(cf.WorkflowCancelled) as caught:
+                await session.result()
+    assert [c.cause for c in caught.value.cancellation.while_cancelling] == [
+        cf.UserCancelled("out")
+    ]
+    forced = [e for e in session.events if isinstance(e, ev.CancellationRequested) and e.forced]
+    assert [e.path for e in forced] == [("later",), ("later", "on_cancel[0]")]
+
+
 async def test_force_stops_abandoned_work() -> None:
     """S6.7, S6.6: work left running by ABANDON is stopped by force too."""
     finished: list[str] = []

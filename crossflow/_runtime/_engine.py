@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from anyio import CancelScope
     from anyio.abc import TaskGroup
 
+    from .._causes import UserCancelled
     from ..events import Event
     from ._entry import EntryQueue
     from ._scope_session import ScopeSession
@@ -54,6 +55,7 @@ class Engine:
         "failures",
         "fatal",
         "flushing",
+        "forced",
         "idle",
         "inject",
         "injecting",
@@ -122,6 +124,8 @@ class Engine:
         self.left: dict[CancelScope, None] = {}
         self.detached: dict[ScopeSession, None] = {}
         self.closing: str | None = None
+        # the cause of a forced cancel (`session.cancel(force=True)`), once there is one
+        self.forced: UserCancelled | None = None
         # set once the root session has ended and no work is left in the background
         self.idle: anyio.Event | None = None
         # --- tasks
@@ -169,6 +173,7 @@ class Engine:
     maybe_idle = _sessions.maybe_idle
     cancel_from_outside = _sessions.cancel_from_outside
     force = _sessions.force
+    _force_all = _sessions._force_all
     clean = _sessions.clean
     _clean_one = _sessions._clean_one
     leave_task = _sessions.leave_task
@@ -186,6 +191,8 @@ class Engine:
     # tasks: services, inline calls and activations
     spawn = _tasks.spawn
     spawn_packed = _tasks.spawn_packed
+    _place = _tasks._place
+    run_alone = _tasks.run_alone
     _runner = _tasks._runner
     _queue_for_host = _tasks._queue_for_host
     open_task_group = _tasks.open_task_group

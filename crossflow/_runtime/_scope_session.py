@@ -107,6 +107,7 @@ class ScopeSession:
 
     __slots__ = (
         "activity",
+        "alone",
         "buffers",
         "cancellation",
         "children",
@@ -156,6 +157,8 @@ class ScopeSession:
         self.pending: list[tuple[int, Any]] | None = None
         self.tg: TaskGroup | None = None
         self.hosted = False
+        # the cancel scopes of activations that run without a host (`run_alone`)
+        self.alone: set[CancelScope] | None = None
         # child sessions in the order they were opened (a dict: cleanup visits them in
         # that order, so traces are deterministic)
         self.children: dict[ScopeSession, None] | None = None

@@ -230,9 +230,22 @@ def cancel_from_outside(engine: Engine, reason: str) -> None:
 def force(engine: Engine, reason: str | None) -> None:
     """`session.cancel(force=True)`: cancel every session of the run, uninterruptible
     scopes and running cleanup workflows included, and the work left in the
-    background (S6.7). Each forced request is recorded as such."""
-    cause = UserCancelled(reason)
-    stack = [s for s in (engine.root, *engine.detached) if s is not None]
+    background (S6.7). Each forced request is recorded as such.
+
+    Cleanup workflows that start after this (once the tasks they wait for have ended)
+    are forced as they start: the caller asked to get out, not to wait for them.
+    """
+    cause = engine.forced = UserCancelled(reason)
+    engine._force_all([s for s in (engine.root, *engine.detached) if s is not None], cause)
+    if engine.closing is None:
+        engine.closing = reason or "the run was cancelled by force"
+    for scope in list(engine.left):
+        scope.cancel()
+
+
+def _force_all(engine: Engine, sessions: list[ScopeSession], cause: UserCancelled) -> None:
+    """Cancel `sessions` and all their descendants that still run, by force (S6.7)."""
+    stack = sessions
     while stack:
         session = stack.pop()
         if session.state is RUNNING:
@@ -243,10 +256,6 @@ def force(engine: Engine, reason: str | None) -> None:
                 )
             engine.cancel(session, cause)
         stack.extend(reversed(list(session.children or ())))
-    if engine.closing is None:
-        engine.closing = reason or "the run was cancelled by force"
-    for scope in list(engine.left):
-        scope.cancel()
 
 
 def clean(engine: Engine, session: ScopeSession) -> None:
@@ -304,6 +313,9 @@ def _clean_one(engine: Engine, session: ScopeSession) -> None:
                     engine.leave_task(session, scope, op)
     if session.tg is not None:
         session.tg.cancel_scope.cancel()
+    if session.alone:
+        for scope in list(session.alone):
+            scope.cancel()
     if session.children:
         reason = Interrupted(session.graph.name)
         for child in list(session.children):
@@ -447,13 +459,20 @@ def _finish_one(engine: Engine, session: ScopeSession) -> ScopeSession | None:
 def _start_cleanups(engine: Engine, session: ScopeSession) -> bool:
     terminated = session.state is TERMINATING
     started = False
+    forced: list[ScopeSession] = []
     for cleanup in session.plan.cleanups:
         if cleanup.when == "cleanup" or (cleanup.when == "terminate") is terminated:
             keys = engine.make_keys(session, cleanup.keys, -1)
             # a one-line cleanup (or `ending=True`) also sees how the session ended
             request = Ending(keys, session.cancellation) if cleanup.ending else keys
-            engine.open_session(cleanup.plan, request, session, -1)
+            child = engine.open_session(cleanup.plan, request, session, -1)
+            if engine.forced is not None:
+                forced.append(child)
             started = True
+    if forced:
+        # S6.7: after a forced cancel, cleanup workflows are cut short as they start
+        assert engine.forced is not None  # invariant: forced is only filled then
+        engine._force_all(forced[::-1], engine.forced)
     if started:
         if session.plan.cleanup_timeout is not None:
             engine.start_timer(partial(engine._cleanup_timeout, session))
