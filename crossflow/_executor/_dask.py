@@ -115,11 +115,9 @@ async def _on_client_loop(call: Call, client: Client, coroutine: Coroutine[Any, 
         ) from None
     done = anyio.Event()
     future.add_done_callback(lambda _: call.on_loop(done.set))
-    try:
-        await done.wait()
-    except anyio.get_cancelled_exc_class():
-        future.cancel()
-        raise
+    # a cancellation leaves the coroutine to end on the client's loop: Dask's own
+    # coroutines are not written to be cancelled halfway (the caller cancels the work)
+    await done.wait()
     return future.result()
 
 

@@ -16,8 +16,8 @@ from typing import Any, final
 import anyio
 import anyio.to_process
 
-from .._errors import BuildError, UnawaitedCoroutine
-from .._text import safe_repr
+from .._errors import BuildError, CrossflowError, UnawaitedCoroutine
+from .._text import describe_error, safe_repr
 from ._base import Call, Executor
 from ._limits import check_limit, limiter_of, unlimited
 from ._pickling import UnpicklableMessage, check_function, dumps, plain_dumps, sendable
@@ -115,6 +115,14 @@ class ProcessExecutor(Executor):
             # anyio has killed the worker process and waited for it to exit
             call.report_cancellation(True, "its worker process was killed")
             raise
+        except anyio.BrokenWorkerProcess as error:
+            raise CrossflowError(
+                f"the worker process running {operation} could not start, or died "
+                f"({describe_error(error.__cause__ or error, None)}). A worker process "
+                "first imports the main module of the program: a script that uses "
+                "cf.ProcessExecutor must start its work under "
+                "`if __name__ == '__main__':`, as with multiprocessing."
+            ) from error
         finally:
             limiter.release_on_behalf_of(token)
         return pickle.loads(response)
