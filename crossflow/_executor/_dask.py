@@ -208,8 +208,12 @@ class DaskExecutor(Executor):
         if future.status != "pending":
             call.report_cancellation(True, "its Dask task had already ended: its result is dropped")
             return
-        await _on_client_loop(call, client, client.cancel([future], asynchronous=True))
+        # asked before and after the cancellation: a task may start in between, and one
+        # that watches cf.cancel_requested() may end before a second look finds it
         worker = await self._running_on(future.key)
+        await _on_client_loop(call, client, client.cancel([future], asynchronous=True))
+        if worker is None:
+            worker = await self._running_on(future.key)
         if worker is None:
             call.report_cancellation(True, "its Dask future was cancelled before the task started")
             return

@@ -121,3 +121,17 @@ def release(path: str) -> None:
 def has_ended(path: str) -> bool:
     """Whether a watched function has ended."""
     return ended_file(path).exists()
+
+
+def same(x: Any) -> Any:
+    return x
+
+
+def scheduler_keys(dask_scheduler: Any) -> list[str]:
+    """Run on a Dask scheduler: the keys of the tasks it knows."""
+    return [str(key) for key in dask_scheduler.tasks]
+
+
+def has_started(path: str) -> bool:
+    """Whether a watched function has started."""
+    return started_file(path).exists()
