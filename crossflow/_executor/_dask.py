@@ -21,6 +21,7 @@ import asyncio
 import concurrent.futures
 import uuid
 from collections.abc import Callable, Coroutine
+from functools import partial
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
@@ -76,7 +77,11 @@ class _OnWorker:
 
 
 def _run_on_worker(operation: str, function: Callable[[Any], Any], message: Any) -> Any:
-    """On the worker: the service's function, with `cf.cancel_requested()` answering."""
+    """On the worker: the service's function, with `cf.cancel_requested()` answering.
+
+    A task whose future was cancelled while it waited in the worker's thread pool (Dask
+    still runs those) does not call the function at all.
+    """
     source: _OnWorker | None = None
     try:
         from distributed import get_worker
@@ -85,6 +90,8 @@ def _run_on_worker(operation: str, function: Callable[[Any], Any], message: Any)
         source = _OnWorker(worker, worker.get_current_task())
     except Exception:  # not in a worker's task thread: nothing can ask it to stop
         source = None
+    if source is not None and source.cancel_requested:
+        return None  # cancelled before it began: its result is dropped anyway
     token = current_call().set(source)
     try:
         result = function(message)
@@ -97,6 +104,19 @@ def _run_on_worker(operation: str, function: Callable[[Any], Any], message: Any)
             "function without awaiting it. Make it return its response."
         )
     return result
+
+
+def _task_on_worker(key: object, dask_worker: Any = None) -> str | None:
+    """Run on each worker (`Client.run`) when a call is cancelled: what the worker still
+    does with task `key`: "running" (its function runs in a thread), "held" (it knows the
+    task in any other state: waiting, ready, queued in its thread pool, or holding its
+    result), or None (nothing: it never had it, or has let go of it)."""
+    task = dask_worker.state.tasks.get(key)
+    if task is None:
+        return None
+    busy = ("executing", "long-running")
+    executing = task.state in busy or (task.state == "cancelled" and task.previous in busy)
+    return "running" if executing and key in dask_worker.active_threads.values() else "held"
 
 
 async def _on_client_loop(call: Call, client: Client, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -208,30 +228,34 @@ class DaskExecutor(Executor):
         if future.status != "pending":
             call.report_cancellation(True, "its Dask task had already ended: its result is dropped")
             return
-        # asked before and after the cancellation: a task may start in between, and one
-        # that watches cf.cancel_requested() may end before a second look finds it
-        worker = await self._running_on(future.key)
+        # Dask cannot interrupt a task that runs, and a worker may even start one in the
+        # moment before the cancellation reaches it: look before cancelling, then until no
+        # worker holds the task any more. Nothing of it may outlive the run (S10.5).
+        seen = await self._where(future.key)
         await _on_client_loop(call, client, client.cancel([future], asynchronous=True))
-        if worker is None:
-            worker = await self._running_on(future.key)
-        if worker is None:
-            call.report_cancellation(True, "its Dask future was cancelled before the task started")
-            return
-        call.report_cancellation(
-            False,
-            f"its Dask task was already running on worker {worker}, and Dask cannot "
-            "interrupt it: it runs on (cf.cancel_requested() is now True in it), and the "
-            "run waits for it to end",
-        )
         delay = _POLL_FIRST
-        while await self._running_on(future.key) is not None:
+        reported = False
+        while True:
+            running = [worker for worker, what in seen.items() if what == "running"]
+            if running and not reported:
+                call.report_cancellation(
+                    False,
+                    f"its Dask task was already running on worker {running[0]}, and Dask "
+                    "cannot interrupt it: it runs on (cf.cancel_requested() is now True in "
+                    "it), and the run waits for it to end",
+                )
+                reported = True
+            seen = await self._where(future.key)
+            if not seen:
+                break
             await anyio.sleep(delay)
             delay = min(delay * 2, _POLL_MAX)
+        if not reported:
+            call.report_cancellation(True, "its Dask future was cancelled before the task started")
 
-    async def _running_on(self, key: object) -> str | None:
-        """The address of the worker running the task `key` right now, if any."""
-        stacks = await anyio.to_thread.run_sync(self.client.call_stack)
-        for worker, tasks in (stacks or {}).items():
-            if key in tasks:
-                return str(worker)
-        return None
+    async def _where(self, key: object) -> dict[str, str]:
+        """The workers that still run task `key`, or hold it (see `_task_on_worker`)."""
+        found = await anyio.to_thread.run_sync(
+            partial(self.client.run, _task_on_worker, key, on_error="return")
+        )
+        return {str(worker): what for worker, what in found.items() if what in ("running", "held")}

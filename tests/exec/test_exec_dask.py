@@ -91,20 +91,25 @@ async def test_cancelling_reaches_a_running_task_and_a_waiting_one(
 ) -> None:
     """S10.2, S10.5: cancelling cancels both Dask futures. The task that had not started
     never runs (stopped=True); the running one cannot be interrupted by Dask: the event
-    names its worker and says it runs on, `cf.cancel_requested()` turns True inside it, so
-    it returns, and the run ends only once nothing of it runs on the worker."""
+    names its worker and says it runs on, and the run ends only once nothing of it runs
+    on the worker. (Here the running task ignores `cf.cancel_requested()` and is let go
+    by the test once both cancellations are recorded.)"""
     first, second = str(tmp_path / "first"), str(tmp_path / "second")
-    wf = fan_out(run_until_cancelled, executor=cf.DaskExecutor(dask_client), cancellation=policy)
+    wf = fan_out(run_until_released, executor=cf.DaskExecutor(dask_client), cancellation=policy)
     with anyio.fail_after(TIMEOUT):
         async with wf.start([first, second]) as session:
             while not (has_started(first) or has_started(second)):
-                await anyio.sleep(0.01)
+                await anyio.sleep(0.01)  # the work runs elsewhere
             session.cancel("stop")
+            while sum(isinstance(e, ev.TaskCancelled) for e in session.events) < 2:
+                await anyio.sleep(0.01)  # the cancellations go through the scheduler
+            running = first if has_started(first) else second
+            release(running)
             with pytest.raises(cf.WorkflowCancelled):
                 await session.result()
         assert await left_on(dask_client) == ({}, [])
-    ran = [p for p in (first, second) if has_started(p)]
-    assert len(ran) == 1 and has_ended(ran[0])
+    assert [has_started(p) for p in (first, second)].count(True) == 1
+    assert has_ended(running)
     cancelled = sorted(
         (e for e in session.events if isinstance(e, ev.TaskCancelled)), key=lambda e: e.stopped
     )
@@ -115,6 +120,22 @@ async def test_cancelling_reaches_a_running_task_and_a_waiting_one(
     assert cancelled[0].reach is not None and "already running on worker" in cancelled[0].reach
     assert "inproc://" in cancelled[0].reach
     assert cancelled[1].reach == "its Dask future was cancelled before the task started"
+
+
+async def test_a_running_task_sees_cancel_requested(dask_client: Any, tmp_path: Path) -> None:
+    """S10.2: inside a Dask task whose future was cancelled, `cf.cancel_requested()` turns
+    True, so a task that watches it returns early."""
+    path = str(tmp_path / "work")
+    wf = single(run_until_cancelled, executor=cf.DaskExecutor(dask_client))
+    with anyio.fail_after(TIMEOUT):
+        async with wf.start(path) as session:
+            while not has_started(path):
+                await anyio.sleep(0.01)  # the work runs elsewhere
+            session.cancel("stop")
+            with pytest.raises(cf.WorkflowCancelled):
+                await session.result()
+        assert await left_on(dask_client) == ({}, [])
+    assert has_ended(path)
 
 
 async def test_an_abandoned_task_runs_to_its_end(dask_client: Any, tmp_path: Path) -> None:
