@@ -48,6 +48,12 @@ JOBS = [  # (workload, script, args): each one is a fresh subprocess
     *[("W8", "floor_anyio_w8.py", [b]) for b in BACKENDS],
     *[("W8", "crossflow_w8.py", [b]) for b in BACKENDS],
     *[("D1", "crossflow_d1.py", [b]) for b in BACKENDS],
+    *[("W9", "floor_anyio_w9.py", [b]) for b in BACKENDS],
+    *[("W9", "crossflow_w9.py", [b]) for b in BACKENDS],
+    ("W10", "floor_dask_w10.py", []),
+    *[("W10", "crossflow_w10.py", [b]) for b in BACKENDS],
+    *[("W4T", "floor_anyio_w4t.py", [b]) for b in BACKENDS],
+    *[("W4T", "crossflow_w4t.py", [b]) for b in BACKENDS],
 ]
 
 # The soak checks (memory over a minute of looping, and over 100,000 sessions) take minutes:
@@ -69,6 +75,8 @@ W7_LIMIT = 3.0  # listener: ms/session vs the anyio floor (same number of tasks)
 W8_WALL_LIMIT, W8_RSS_LIMIT = 1.5, 2.0  # nested scope per item: wall time and peak RSS vs the floor
 PAD_LIMIT = 1.3  # W6, W7: time with 2,000 idle operations added / time with 10
 D1_LIMIT = 1.2  # W1 built from a diagram / the same workflow built in code, same backend
+W9_LIMIT = 1.3  # 200 offloaded sleeps, 20 threads: ms/session vs the anyio floor, same backend
+W10_LIMIT = 1.5  # 1,000 tiny functions on Dask: ms/session vs client.submit + gather
 
 VERSIONS_SNIPPET = r"""
 import json, sys, platform
@@ -98,6 +106,12 @@ TITLES = {
     "a checkpoint), collected and summed; 1 session per repeat",
     "D1": "D1 diagrams — W1 built from a JSON diagram (ten `add` nodes over JSON numbers) vs the same "
     "nodes built in code, 2,000 sequential sessions per repeat; load and check of a 500-operation diagram",
+    "W9": "W9 threads — 200 blocking calls of time.sleep(0.005) fanned out with offload=True, "
+    "20 threads at a time; 1 session per repeat",
+    "W10": "W10 Dask — 1,000 tiny functions on an in-process Dask cluster through DaskExecutor; "
+    "1 session per repeat",
+    "W4T": "W4T cancel latency in threads — W4 with the 100 branches in worker threads that poll "
+    "cf.cancel_requested() every millisecond (reported, no target)",
     "SOAK": "SOAK memory — one session looping for 60 s with `events=False`; 100,000 `start()` "
     "sessions with the cyclic GC off (not timed; only with `--only SOAK`)",
 }
@@ -223,7 +237,10 @@ def measurements(w: str, rows: list[dict]) -> list[str]:
             f"{r['peak_rss_mib']:.0f} |"
             for r in ok
         ]
-    elif w == "W4":
+    elif w in ("W9", "W10"):
+        out += ["| peer | variant | ms/session median | min | max |", "|---|---|---:|---:|---:|"]
+        out += [f"| {r['peer']} | {r['variant']} | {mmm(r['ms_per_session'])} |" for r in ok]
+    elif w in ("W4", "W4T"):
         out += [
             "| peer | variant | cancel→run stopped, ms median (min–max) | cancel→all 100 `finally` ran, "
             "ms median (min–max) | cleanup ran for all 100 (per repeat) | note |",
@@ -457,6 +474,37 @@ def targets(w: str, rows: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
                 "–",
                 "yes",
                 ("**met**" if all_ran else "**MISSED**") if cf else "no data",
+            )
+        elif w in ("W9", "W10"):
+            floor = "floor_anyio_w9" if w == "W9" else "floor_dask_w10"
+            fl = find(rows, floor, b if w == "W9" else None)
+            mine = cf["ms_per_session"]["median"] if cf else None
+            base = fl["ms_per_session"]["median"] if fl else None
+            r = ratio(mine, base)
+            limit = W9_LIMIT if w == "W9" else W10_LIMIT
+            add(
+                "ms/session vs " + ("anyio to_thread floor" if w == "W9" else "submit + gather"),
+                b,
+                f"{f(mine)} ms",
+                f"{f(base)} ms",
+                f(r),
+                f"≤ {limit:g}",
+                verdict(r, limit),
+            )
+        elif w == "W4T":
+            fl = find(rows, "floor_anyio_w4t", b)
+            mc = cf["ms_cancel_to_all_cleanup"] if cf else None
+            bc = fl["ms_cancel_to_all_cleanup"] if fl else None
+            mine = mc["median"] if mc else None
+            base = bc["median"] if bc else None
+            add(
+                "cancel → all 100 threads returned, vs anyio floor",
+                b,
+                f"{f(mine)} ms",
+                f"{f(base)} ms",
+                f(ratio(mine, base)),
+                "–",
+                "info",
             )
         elif w == "W5":
             r = cf["ratio_1000_over_100"] if cf else None

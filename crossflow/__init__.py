@@ -49,8 +49,12 @@ from ._errors import UnreachableWarning as UnreachableWarning
 from ._errors import WorkflowCancelled as WorkflowCancelled
 from ._eventlog import EventLog as EventLog
 from ._executor import Call as Call
+from ._executor import DaskExecutor as DaskExecutor
 from ._executor import Executor as Executor
+from ._executor import ProcessExecutor as ProcessExecutor
+from ._executor import Retry as Retry
 from ._executor import ThreadExecutor as ThreadExecutor
+from ._executor import UnpicklableMessage as UnpicklableMessage
 from ._executor import cancel_requested as cancel_requested
 from ._handles import Buffer as Buffer
 from ._handles import InputSlot as InputSlot
@@ -130,6 +134,7 @@ __all__ = (
     "Connection",
     "CrossflowError",
     "CrossflowWarning",
+    "DaskExecutor",
     "DeficientCollection",
     "DelaySettings",
     "Disposal",
@@ -163,9 +168,11 @@ __all__ = (
     "OperationProgress",
     "Output",
     "OutputAlreadyConnected",
+    "ProcessExecutor",
     "Progress",
     "PushSettings",
     "Result",
+    "Retry",
     "Scope",
     "ScopeCancelled",
     "ScopeSettings",
@@ -192,6 +199,7 @@ __all__ = (
     "Trimming",
     "UnawaitedCoroutine",
     "UncopyableMessage",
+    "UnpicklableMessage",
     "Unreachable",
     "UnreachableWarning",
     "UnusedStreams",

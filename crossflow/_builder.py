@@ -13,11 +13,11 @@ from ._arguments import check_name, shown
 from ._buffers import BufferSettings
 from ._chain import Chain
 from ._errors import InvalidArgument
-from ._executor import Executor
+from ._executor import Executor, Retry
 from ._handles import Buffer, InputSlot, Node, Output, Scope, TrimBranch
 from ._operation_handles import ForkClone, ForkOption, ForkResult, SplitOutputs, Unzip
 from ._policy import CancellationPolicy
-from ._providers import classify, with_executor
+from ._providers import classify, with_controls, with_executor
 from ._settings import ScopeSettings
 
 if TYPE_CHECKING:
@@ -97,6 +97,9 @@ class Builder:
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Node[Req, Resp]: ...
     @overload
     def create_node(
@@ -106,6 +109,9 @@ class Builder:
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Node[Req, Resp]: ...
     @overload
     def create_node(
@@ -115,6 +121,9 @@ class Builder:
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Node[Req, Resp]: ...
     @overload
     def create_node(
@@ -124,6 +133,9 @@ class Builder:
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Node[Req, Resp]: ...
     def create_node(
         self,
@@ -132,6 +144,9 @@ class Builder:
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Node[Any, Any]:
         """Create a node that runs `provider` once per message.
 
@@ -147,17 +162,27 @@ class Builder:
         `cf.ThreadExecutor()`, ...): each call is then an activation, concurrent with the
         others (API §9, S10). It overrides the executor a `cf.Service` was made with.
 
+        `max_concurrency`, `timeout` and `retry` control the activations of an async
+        service or of a blocking one with an executor (S10.4): at most `max_concurrency`
+        of them run at once in one run, the others waiting in order; an attempt that runs
+        longer than `timeout` seconds fails with `TimeoutError`; a failed activation is
+        tried again as `retry=cf.Retry(...)` says. Each overrides the service's own.
+        Each wait for a slot, timeout and failed attempt is in the event log.
+
         Raises:
             InvalidArgument: `provider` is not callable, or is a coroutine object; a
                 `cancellation` that is not a `cf.CancellationPolicy`, or other than
                 `WAIT` for a blocking service that runs inline; an `executor` that is
-                not a `cf.Executor`, or one given for an async service or a workflow.
+                not a `cf.Executor`, or one given for an async service or a workflow;
+                a control with a wrong value, or given for a blocking service that runs
+                inline or for a workflow.
         """
         draft = self._draft
         draft.check_open()
         given = check_name(name, "builder.create_node(name=...)")
         where = "builder.create_node()"
         spec = with_executor(classify(provider, where), executor, where)
+        spec = with_controls(spec, max_concurrency, timeout, retry, where)
         return draft.add_node(spec, given, cancellation, where)[1]
 
     def create_scope(

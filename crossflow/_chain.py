@@ -12,14 +12,14 @@ from ._errors import BuildError, InvalidArgument
 from ._handles import Buffer, InputSlot, Node, Output, Scope, TrimBranch
 from ._model import FilterMode
 from ._policy import CancellationPolicy
-from ._providers import classify, provider_kind, with_executor
+from ._providers import classify, provider_kind, with_controls, with_executor
 from ._results import Err, Ok
 from ._text import safe_repr
 
 if TYPE_CHECKING:
     from ._builder import Builder
     from ._draft import Draft
-    from ._executor import Executor
+    from ._executor import Executor, Retry
     from ._keys import BufferKey
     from ._operation_handles import SplitOutputs
     from ._providers import ProviderSpec
@@ -83,13 +83,19 @@ class Chain(Generic[T_co]):
         return self._next(self._attach(lambda: self._draft.add_filter(mode, fn)))
 
     def _node(
-        self, provider: object, name: object, cancellation: object, executor: object
+        self,
+        provider: object,
+        name: object,
+        cancellation: object,
+        executor: object,
+        controls: tuple[object, object, object] = (None, None, None),
     ) -> tuple[Node[Any, Any], ProviderSpec]:
         d = self._draft
         d.check_open()
         given = check_name(name, "chain.then(name=...)")
         d.check_free(self._output)
         spec = with_executor(classify(provider, "chain.then()"), executor, "chain.then()")
+        spec = with_controls(spec, *controls, "chain.then()")
         index, node = d.add_node(spec, given, cancellation, "chain.then()")
         d.link(self._output, index)
         return node, spec
@@ -127,6 +133,9 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Chain[U]: ...
     @overload
     def then(
@@ -136,6 +145,9 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Chain[U]: ...
     @overload
     def then(
@@ -145,6 +157,9 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Chain[U]: ...
     @overload
     def then(
@@ -154,6 +169,9 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Chain[U]: ...
     def then(
         self,
@@ -162,19 +180,26 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Chain[Any]:
         """Run `provider` on every message; continue with its responses.
 
         `provider` is a plain function (blocking, runs inline), an `async def` function
         (one task per message), a `cf.Service`, or a `cf.Workflow` (a nested session
         per message). `cancellation` is the node's cancellation policy (S6.6): see
-        `Builder.create_node`.
+        `Builder.create_node`, as for `executor`, `max_concurrency`, `timeout` and
+        `retry` (API §9, S10.4).
 
         Raises:
             InvalidArgument: `provider` is not callable, or is a coroutine object; a
-                `cancellation` other than `WAIT` for a blocking service.
+                `cancellation` other than `WAIT` for a blocking service that runs inline;
+                an executor or a control that does not apply (see `create_node`).
         """
-        node, spec = self._node(provider, name, cancellation, executor)
+        node, spec = self._node(
+            provider, name, cancellation, executor, (max_concurrency, timeout, retry)
+        )
         return Chain(self._draft, node.output, spec.tuple_size)
 
     @overload
@@ -185,6 +210,9 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Node[T_co, U]: ...
     @overload
     def then_node(
@@ -194,6 +222,9 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Node[T_co, U]: ...
     @overload
     def then_node(
@@ -203,6 +234,9 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Node[T_co, U]: ...
     @overload
     def then_node(
@@ -212,6 +246,9 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Node[T_co, U]: ...
     def then_node(
         self,
@@ -220,9 +257,14 @@ class Chain(Generic[T_co]):
         name: str | None = None,
         cancellation: CancellationPolicy = CancellationPolicy.WAIT,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> Node[Any, Any]:
         """Like `then`, but return the `Node`, to reach its stream outputs."""
-        return self._node(provider, name, cancellation, executor)[0]
+        return self._node(
+            provider, name, cancellation, executor, (max_concurrency, timeout, retry)
+        )[0]
 
     @overload
     def map(

@@ -355,6 +355,9 @@ class Draft:
                 cancellation=policy,
                 serial=delivery is not None and delivery.queues.serial,
                 executor=spec.executor,
+                max_concurrency=spec.max_concurrency,
+                timeout=spec.timeout,
+                retry=spec.retry,
                 **instructed,
             )
             index = self.add("node", label, ports, settings)

@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeAlias, final
 import attrs
 
 from ._buffers import BufferSettings
-from ._executor import Executor
+from ._executor import Executor, Retry
 from ._instructions import DeliveryQueues
 from ._policy import CancellationPolicy
 from ._settings import ScopeSettings
@@ -99,6 +99,10 @@ class NodeSettings:
             (requests wait in them when the service is serial or has a label), or None.
         executor: where the calls of a blocking service run (a worker thread, a process,
             a Dask cluster), or None to run them inline on the event loop (S10.1).
+        max_concurrency: at most this many activations of the node run at once in one
+            run, the others wait in order; None for no limit (S10.4).
+        timeout: seconds after which an attempt fails with `TimeoutError`, or None.
+        retry: how failed activations are tried again (`cf.Retry`), or None.
     """
 
     function: Callable[..., Any]
@@ -111,6 +115,9 @@ class NodeSettings:
     ensure: bool = False
     queues: DeliveryQueues | None = attrs.field(default=None, repr=False)
     executor: Executor | None = None
+    max_concurrency: int | None = None
+    timeout: float | None = None
+    retry: Retry | None = None
 
 
 @attrs.frozen

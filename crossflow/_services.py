@@ -8,7 +8,14 @@ from typing import Any, Generic, Protocol, TypeVar, final, overload
 from ._arguments import check_flag, check_name, check_stream_types, shown
 from ._callables import callable_name, check_callable, check_step_signature, is_async_callable
 from ._errors import InvalidArgument
-from ._executor import Executor, ThreadExecutor
+from ._executor import (
+    Executor,
+    Retry,
+    ThreadExecutor,
+    check_max_concurrency,
+    check_retry,
+    check_timeout,
+)
 from ._instructions import Delivery, DeliveryQueues, make_delivery
 from ._streams import Streams
 
@@ -37,6 +44,10 @@ class Service(Generic[Req, Resp]):
             a `cf.ThreadExecutor`).
         executor: where the calls of a blocking function run (API §9), or None to run
             them inline on the event loop.
+        max_concurrency: at most this many activations of a node running it at once in
+            one run (S10.4), or None.
+        timeout: seconds after which an attempt fails with `TimeoutError`, or None.
+        retry: how failed activations are tried again, or None.
         is_async: whether `fn` is an `async def` function.
     """
 
@@ -46,10 +57,13 @@ class Service(Generic[Req, Resp]):
         "executor",
         "fn",
         "is_async",
+        "max_concurrency",
         "name",
         "offload",
+        "retry",
         "serial",
         "streams",
+        "timeout",
     )
 
     def __init__(
@@ -61,10 +75,20 @@ class Service(Generic[Req, Resp]):
         serial: bool = False,
         offload: bool = False,
         executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
     ) -> None:
         check_callable(fn, "cf.service")
         options = _check_options(
-            name=name, streams=streams, serial=serial, offload=offload, executor=executor
+            name=name,
+            streams=streams,
+            serial=serial,
+            offload=offload,
+            executor=executor,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            retry=retry,
         )
         self.fn = fn
         self.name = options["name"] if options["name"] is not None else callable_name(fn)
@@ -76,6 +100,9 @@ class Service(Generic[Req, Resp]):
         self._queues = DeliveryQueues(self.serial)
         self._delivery: Delivery | None = Delivery(self._queues) if self.serial else None
         self.executor: Executor | None = options["executor"]
+        self.max_concurrency: int | None = options["max_concurrency"]
+        self.timeout: float | None = options["timeout"]
+        self.retry: Retry | None = options["retry"]
         if self.executor is not None:
             check_executor_fits(self.executor, fn, self.name, tuple(self.streams), "cf.service")
 
@@ -85,6 +112,10 @@ class Service(Generic[Req, Resp]):
         serial = " serial" if self.serial else ""
         if self.executor is not None:
             serial += f" executor={self.executor!r}"
+        for option in ("max_concurrency", "timeout", "retry"):
+            value = getattr(self, option)
+            if value is not None:
+                serial += f" {option}={value!r}"
         d = self._delivery
         instructed = ""
         if d is not None and (d.label is not None or d.preempt or d.ensure):
@@ -114,6 +145,9 @@ class Service(Generic[Req, Resp]):
         copy.serial = self.serial
         copy.offload = self.offload
         copy.executor = self.executor
+        copy.max_concurrency = self.max_concurrency
+        copy.timeout = self.timeout
+        copy.retry = self.retry
         copy.is_async = self.is_async
         copy._queues = self._queues
         copy._delivery = make_delivery(
@@ -123,7 +157,15 @@ class Service(Generic[Req, Resp]):
 
 
 def _check_options(
-    *, name: object, streams: object, serial: object, offload: object, executor: object
+    *,
+    name: object,
+    streams: object,
+    serial: object,
+    offload: object,
+    executor: object,
+    max_concurrency: object = None,
+    timeout: object = None,
+    retry: object = None,
 ) -> dict[str, Any]:
     """The options of `cf.service`, checked where they are given."""
     offloaded = check_flag(offload, "cf.service(offload=...)")
@@ -139,6 +181,11 @@ def _check_options(
         "serial": check_flag(serial, "cf.service(serial=...)"),
         "offload": offloaded,
         "executor": ThreadExecutor() if offloaded else chosen,
+        "max_concurrency": check_max_concurrency(
+            max_concurrency, "cf.service(max_concurrency=...)"
+        ),
+        "timeout": check_timeout(timeout, "cf.service(timeout=...)"),
+        "retry": check_retry(retry, "cf.service(retry=...)"),
     }
 
 
@@ -202,6 +249,9 @@ def service(
     serial: bool = False,
     offload: bool = False,
     executor: Executor | None = None,
+    max_concurrency: int | None = None,
+    timeout: float | None = None,
+    retry: Retry | None = None,
 ) -> _ServiceDecorator: ...
 def service(
     fn: Callable[..., Any] | None = None,
@@ -212,6 +262,9 @@ def service(
     serial: bool = False,
     offload: bool = False,
     executor: Executor | None = None,
+    max_concurrency: int | None = None,
+    timeout: float | None = None,
+    retry: Retry | None = None,
 ) -> Service[Any, Any] | _ServiceDecorator:
     """Turn a function into a `cf.Service`, optionally with declared streams.
 
@@ -223,15 +276,27 @@ def service(
     thread) or `executor=` says where its calls run instead (API §9): each call is then
     an activation that runs concurrently with the others, like an async service's.
 
+    Activations of an async service, or of a blocking one with an executor, can be
+    limited, timed and retried (S10.4): `max_concurrency=n` lets at most n of a node's
+    activations run at once in one run (the others wait in order); `timeout=seconds`
+    fails an attempt that runs longer with `TimeoutError`; `retry=cf.Retry(attempts)`
+    tries a failed activation again. A node made from the service can override them.
+
     Raises:
         InvalidArgument: `fn` is not a function (or is a coroutine object), an option
             has the wrong type, `offload` and `executor` are both given, or an executor
             is given for an async function.
     """
+    options: dict[str, Any] = {
+        "name": name,
+        "streams": streams,
+        "serial": serial,
+        "offload": offload,
+        "executor": executor,
+        "max_concurrency": max_concurrency,
+        "timeout": timeout,
+        "retry": retry,
+    }
     if fn is not None:
-        return Service(
-            fn, name=name, streams=streams, serial=serial, offload=offload, executor=executor
-        )
-    return _ServiceDecorator(
-        name=name, streams=streams, serial=serial, offload=offload, executor=executor
-    )
+        return Service(fn, **options)
+    return _ServiceDecorator(**options)

@@ -25,6 +25,7 @@ from ._causes import Cancellation, CancellationCause, Disposal
 from ._text import describe_error, safe_repr, safe_str
 
 __all__ = (
+    "AttemptFailed",
     "CancellationRequested",
     "Cancelled",
     "ChildAbandoned",
@@ -36,7 +37,9 @@ __all__ = (
     "Disposed",
     "Event",
     "OperationFinished",
+    "OperationQueued",
     "OperationStarted",
+    "OperationTimedOut",
     "SessionStarted",
     "TaskAbandoned",
     "TaskCancelled",
@@ -284,21 +287,45 @@ class CleanupStarted(Event):
 
 @attrs.frozen
 class TaskCancelled(_OperationEvent):
-    """Operation cleanup cancelled a running task of this operation.
+    """Operation cleanup cancelled a running task of this operation; or a trim, a
+    pre-empting request or the run's cancellation did.
+
+    For work that an executor runs elsewhere (S10.2), the event also says how far the
+    cancellation reached: a worker process is stopped, a Dask future cancelled, but a
+    thread, or a Dask task already running on a worker, cannot be interrupted and runs on
+    to its end (the run waits for it, S10.5).
 
     Attributes:
-        operation: the async service or map.
+        operation: the service or map.
         waited: True when the cleanup waits for the task to end (policy `WAIT`);
             False for `TRY_CANCEL`: the task ends in the background.
+        stopped: True when nothing of the work is left running: an async task was
+            cancelled, a process killed, a Dask task cancelled before it started (or the
+            work had not started, or had just ended). False when the work could not be
+            interrupted and runs on to its end: a thread, a Dask task already running.
+        reach: for work run by an executor, what the cancellation did, in words (the
+            executor's account); None for async services.
     """
 
     waited: bool = True
+    stopped: bool = True
+    reach: str | None = None
 
     def _detail(self) -> str:
-        return self.operation if self.waited else f"{self.operation} (not waited for)"
+        text = self.operation if self.waited else f"{self.operation} (not waited for)"
+        if self.reach is not None:
+            text += f": {self.reach}"
+        elif not self.stopped:
+            text += ": it runs on"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "waited": self.waited}
+        return {
+            **super().to_dict(),
+            "waited": self.waited,
+            "stopped": self.stopped,
+            "reach": self.reach,
+        }
 
 
 @attrs.frozen
@@ -309,6 +336,100 @@ class TaskAbandoned(_OperationEvent):
 @attrs.frozen
 class TimerCancelled(_OperationEvent):
     """Operation cleanup cancelled a pending `delay` timer."""
+
+
+@attrs.frozen
+class OperationQueued(_OperationEvent):
+    """An activation of a node with `max_concurrency` waits for a slot (S10.4): `limit`
+    activations of the node already run in this run. It starts, with an
+    `OperationStarted`, when one of them ends; activations waiting start in order.
+
+    Attributes:
+        operation: the node.
+        limit: its `max_concurrency`.
+    """
+
+    limit: int
+
+    def _detail(self) -> str:
+        return f"{self.operation} waits for a slot (max_concurrency={self.limit})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "limit": self.limit}
+
+
+@attrs.frozen
+class OperationTimedOut(_OperationEvent):
+    """An attempt of a node with `timeout` ran longer than that (S10.4): it is cancelled,
+    and fails with `TimeoutError`, which a `cf.Retry` may try again.
+
+    For work run by an executor, it also says how far stopping it reached, as
+    `TaskCancelled` does: a worker process is killed at once, while a thread cannot be
+    interrupted, so its attempt fails only once its function has returned.
+
+    Attributes:
+        operation: the node.
+        timeout: its `timeout`, in seconds.
+        attempt: which attempt timed out, from 1.
+        stopped: False when the work could not be interrupted and ran on to its end.
+        reach: for work run by an executor, what stopping it did, in words; else None.
+    """
+
+    timeout: float
+    attempt: int = 1
+    stopped: bool = True
+    reach: str | None = None
+
+    def _detail(self) -> str:
+        text = (
+            f"{self.operation} ran longer than its timeout of {self.timeout:g} s "
+            f"(attempt {self.attempt})"
+        )
+        return text if self.reach is None else f"{text}: {self.reach}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "timeout": self.timeout,
+            "attempt": self.attempt,
+            "stopped": self.stopped,
+            "reach": self.reach,
+        }
+
+
+@attrs.frozen
+class AttemptFailed(_OperationEvent):
+    """An attempt of a node with `retry=cf.Retry(...)` failed, and the node tries again
+    after `delay` seconds (S10.4). The last attempt's failure is not one of these: it is
+    the node's failure (`OperationFinished` with its error, then S4.3).
+
+    Attributes:
+        operation: the node.
+        attempt: the attempt that failed, from 1.
+        attempts: the number of attempts in all (`Retry.attempts`).
+        error: what it raised.
+        delay: seconds before the next attempt.
+    """
+
+    attempt: int
+    attempts: int
+    error: BaseException = attrs.field(eq=False)
+    delay: float = 0.0
+
+    def _detail(self) -> str:
+        return (
+            f"{self.operation} attempt {self.attempt} of {self.attempts} raised "
+            f"{describe_error(self.error, None)}; next attempt in {self.delay:g} s"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "attempt": self.attempt,
+            "attempts": self.attempts,
+            "error": {"type": type(self.error).__qualname__, "message": safe_str(self.error, None)},
+            "delay": self.delay,
+        }
 
 
 @attrs.frozen

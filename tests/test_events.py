@@ -699,6 +699,9 @@ def test_every_event_kind_prints_and_serialises() -> None:
         ev.CleanupFailed(1.0, p, cf.Cancellation(cf.ServiceFailed("op", ValueError("x")))),
         ev.Terminated(1.0, p),
         ev.Cancelled(1.0, p, user),
+        ev.OperationQueued(1.0, p, "op", 3),
+        ev.OperationTimedOut(1.0, p, "op", 2.5, 1, False, "it runs on"),
+        ev.AttemptFailed(1.0, p, "op", 1, 3, ValueError("flaky"), 0.1),
     ]
     assert {type(e).__name__ for e in samples} == set(ev.__all__) - {"Event"}
     check_log(samples)

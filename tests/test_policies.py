@@ -142,6 +142,8 @@ def brief(event: cf.Event) -> tuple[Any, ...]:
         data.pop(field, None)
     if data.get("forced") is False:
         del data["forced"]  # only a forced cancel (S6.7) says so
+    if data.get("stopped") is True and data.get("reach", 0) is None:
+        del data["stopped"], data["reach"]  # only work run elsewhere says more (S10.2)
     rest = tuple("/".join(v) if isinstance(v, list) else v for v in data.values())
     return (kind, path, *rest)
 

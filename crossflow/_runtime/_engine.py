@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
     from .._causes import UserCancelled
     from ..events import Event
+    from ._controls import Slots
     from ._entry import EntryQueue
+    from ._plan import Plan
     from ._scope_session import ScopeSession
 
 
@@ -60,6 +62,7 @@ class Engine:
         "inject",
         "injecting",
         "left",
+        "limits",
         "log",
         "notes",
         "on_fatal",
@@ -132,6 +135,8 @@ class Engine:
         # activations asked for before the run had a task group: the driver decides
         # where they run (created when first needed: W3)
         self.pending: list[tuple[ScopeSession, int, Any]] | None = None
+        # the max_concurrency slots of each node that has them, for the run (S10.4)
+        self.limits: dict[tuple[Plan, int], Slots] | None = None
 
     def __repr__(self) -> str:
         return f"<Engine root={self.root!r} queued={len(self.queue)}>"

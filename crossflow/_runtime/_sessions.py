@@ -48,6 +48,7 @@ from ..events import (
     TaskAbandoned,
     TaskCancelled,
 )
+from ._controls import wrapped
 from ._exceptions import is_fatal
 from ._log import Ended
 from ._queues import QUEUED, Ticket, release, submit
@@ -340,7 +341,8 @@ def leave_task(engine: Engine, session: ScopeSession, scope: CancelScope, op: in
     name = session.plan.names[op]
     if session.plan.policy[op] is TRY_CANCEL:
         scope.cancel()
-        engine.log_event(TaskCancelled, session, name, False)
+        if not wrapped(session.plan, op):  # those record how far it reached (S10.2)
+            engine.log_event(TaskCancelled, session, name, False)
     else:
         engine.log_event(TaskAbandoned, session, name)
 

@@ -40,6 +40,7 @@ from ..events import (
     TaskCancelled,
     TimerCancelled,
 )
+from ._controls import Attempt, controlled, has_controls, log_cancelled, wrapped
 from ._core import Packed
 from ._exceptions import is_fatal, is_phantom_cancel
 from ._log import Inline, ObservedLog
@@ -49,7 +50,9 @@ if TYPE_CHECKING:
     from anyio import CancelScope
     from anyio.abc import TaskGroup
 
+    from .._executor import Executor
     from ._engine import Engine
+    from ._entry import EntryQueue
     from ._plan import Handler, Plan
     from ._scope_session import ScopeSession
 
@@ -166,6 +169,21 @@ def activation_call(
     """The service call of an activation, or None if its session ended meanwhile."""
     if session.state is not RUNNING:
         return None  # cleaned up before it could start: the service never runs
+    if has_controls(session.plan.settings[op]):
+        # max_concurrency, timeout, retry (S10.4): see `_controls`
+        return controlled(engine, session, op, msg, scope, start_call)
+    return start_call(engine, session, op, msg, scope)
+
+
+def start_call(
+    engine: Engine,
+    session: ScopeSession,
+    op: int,
+    msg: Any,
+    scope: object = None,
+    attempt: Attempt | None = None,
+) -> Awaitable[Any] | None:
+    """Start one call of the service of `op` (one attempt of a controlled activation)."""
     plan = session.plan
     fn = plan.fns[op]
     assert fn is not None  # invariant: only service operations spawn activations
@@ -188,7 +206,8 @@ def activation_call(
         senders = (
             None if streams is None else threadsafe_senders(engine, session, op, streams, scope)
         )
-        return executor.run(Activation(session, op, msg, senders, scope))
+        activation = Activation(engine, session, op, msg, senders, scope, attempt)
+        return run_elsewhere(executor, activation)
     if streams is None:
         call: Awaitable[Any] = fn(msg)
     else:
@@ -208,6 +227,8 @@ def activation_cancelled(engine: Engine, session: ScopeSession, op: int) -> None
 def record_cancelled(engine: Engine, session: ScopeSession, op: int) -> None:
     if engine.log is not None:
         plan = session.plan
+        if wrapped(plan, op):
+            return  # recorded by the activation itself, with how far it reached (S10.2)
         event = TimerCancelled if plan.kinds[op] == "delay" else TaskCancelled
         engine.log.append((monotonic(), event, session, (plan.names[op],)))
 
@@ -595,13 +616,55 @@ def threadsafe_senders(
     )
 
 
+async def run_elsewhere(executor: Executor, activation: Activation) -> Any:
+    """Run `activation` with its executor; record its cancellation if the executor did
+    not say how far it reached (S10.2)."""
+    try:
+        return await executor.run(activation)
+    except anyio.get_cancelled_exc_class():
+        activation.stop_requested = True
+        attempt = activation.attempt
+        if not activation.logged and (attempt is None or not attempt.timed_out()):
+            activation.logged = True
+            log_cancelled(
+                activation.engine,
+                activation.session,
+                activation.op,
+                activation.scope,
+                *activation.reached,
+            )
+        raise
+
+
 class Activation:
     """One call of a blocking service, handed to its executor (`crossflow.Call`)."""
 
-    __slots__ = ("_scope", "_session", "function", "message", "operation", "policy", "streams")
+    __slots__ = (
+        "attempt",
+        "engine",
+        "entry",
+        "function",
+        "logged",
+        "message",
+        "op",
+        "operation",
+        "policy",
+        "reached",
+        "scope",
+        "session",
+        "stop_requested",
+        "streams",
+    )
 
     def __init__(
-        self, session: ScopeSession, op: int, msg: Any, streams: Streams | None, scope: object
+        self,
+        engine: Engine,
+        session: ScopeSession,
+        op: int,
+        msg: Any,
+        streams: Streams | None,
+        scope: object,
+        attempt: Attempt | None = None,
     ) -> None:
         plan = session.plan
         fn = plan.fns[op]
@@ -611,21 +674,33 @@ class Activation:
         self.operation = plan.names[op]
         self.policy = plan.policy[op]
         self.streams = streams
-        self._session = session
-        self._scope = scope
+        self.engine = engine
+        self.session = session
+        self.op = op
+        self.scope = scope
+        self.attempt = attempt
+        if attempt is not None:
+            attempt.activation = self
+        # made here, on the event loop: the way back for other threads
+        self.entry: EntryQueue = engine.entry_queue()
+        # set on the event loop when the executor is asked to stop; read from its threads
+        self.stop_requested = False
+        # how far a cancellation reached (`report_cancellation`), and whether it is logged
+        self.reached: tuple[bool, str | None] = (True, None)
+        self.logged = False
 
     def __repr__(self) -> str:
         return f"<Activation of {self.operation!r}>"
 
     @property
     def cancel_requested(self) -> bool:
-        # read from the worker thread: the session leaves RUNNING when its cleanup starts,
-        # and an activation with a scope of its own is stopped alone by a trim or a
-        # pre-empting request (plain attribute reads: safe from any thread)
-        if self._session.state is not RUNNING:
+        # read from worker threads: plain attribute reads only. The session leaves RUNNING
+        # when its cleanup starts (an ABANDON node is not asked to stop then); a trim, a
+        # pre-empting request, a timeout or the run's cancellation reach the executor,
+        # which reports it.
+        if self.stop_requested:
             return True
-        scope = self._scope
-        return scope is not None and bool(getattr(scope, "cancel_called", False))
+        return self.policy is not ABANDON and self.session.state is not RUNNING
 
     def invoke(self) -> Any:
         token = current_call().set(self)
@@ -639,6 +714,18 @@ class Activation:
         if result.__class__ is CoroutineType:
             raise unawaited(self.operation, result)
         return result
+
+    def on_loop(self, action: Callable[[], object]) -> None:
+        self.entry.put(action)  # type: ignore[arg-type]
+
+    def report_cancellation(self, stopped: bool, reach: str) -> None:
+        self.stop_requested = True
+        self.reached = (bool(stopped), str(reach))
+        attempt = self.attempt
+        if self.logged or (attempt is not None and attempt.timed_out()):
+            return  # a timeout records it on OperationTimedOut
+        self.logged = True
+        log_cancelled(self.engine, self.session, self.op, self.scope, *self.reached)
 
 
 def unawaited(name: str, result: Any = None) -> UnawaitedCoroutine:

@@ -48,7 +48,7 @@ API_SECTIONS: dict[int, tuple[str, str | None, str]] = {
     6: ("reference/api.md", "crossflow.CancellationPolicy", "Node cancellation policies"),
     7: ("reference/api.md", None, "Diagrams"),
     8: ("reference/api.md", None, "Seeing a workflow and its run"),
-    9: ("reference/api.md", None, "Running elsewhere"),
+    9: ("reference/api.md", "running-elsewhere", "Running elsewhere"),
     10: ("reference/api.md", None, "Inspecting a workflow"),
     11: ("reference/testing.md", None, "Testing your workflows"),
 }
