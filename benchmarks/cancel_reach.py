@@ -9,6 +9,7 @@ cancel), how long the work ran and whether it ended by itself, was stopped early
 said. Not part of `run.py`'s targets: `python benchmarks/cancel_reach.py [asyncio|trio]`.
 """
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -36,6 +37,15 @@ def work(path: str) -> str:
     return how
 
 
+def read_end(path: str) -> str | None:
+    ended = Path(path + ".ended")
+    return ended.read_text() if ended.exists() else None
+
+
+def has_started(path: str) -> bool:
+    return Path(path + ".started").exists()
+
+
 async def measure(executor: cf.Executor, policy: cf.CancellationPolicy, folder: str) -> list[str]:
     path = os.path.join(folder, f"{type(executor).__name__}-{policy.name}")
 
@@ -46,20 +56,18 @@ async def measure(executor: cf.Executor, policy: cf.CancellationPolicy, folder: 
         ).connect(scope.terminate)
 
     async with wf.start(path) as session:
-        while not Path(path + ".started").exists():
+        while not has_started(path):
             await anyio.sleep(0.005)
         await anyio.sleep(CANCEL_AFTER_S)
         t0 = time.monotonic()
         session.cancel("measured")
-        try:
+        with contextlib.suppress(cf.WorkflowCancelled):
             await session.result()
-        except cf.WorkflowCancelled:
-            pass
         session_ended = time.monotonic() - t0
     run_ended = time.monotonic() - t0
-    ended = Path(path + ".ended")
-    if ended.exists():
-        how, ran = ended.read_text().split(":")
+    end = read_end(path)
+    if end is not None:
+        how, ran = end.split(":")
         work_text = f"{how} after {float(ran) * 1e3:.0f} ms"
     else:
         work_text = "killed (never wrote its end)"

@@ -15,7 +15,7 @@ from ._limits import check_limit, limiter_of, unlimited
 class _ThreadCall:
     """One call in a worker thread: whether it started, and a way to wait for its end."""
 
-    __slots__ = ("_lock", "call", "finished", "skipped", "started", "waiter")
+    __slots__ = ("_lock", "asked", "call", "finished", "skipped", "started", "waiter")
 
     def __init__(self, call: Call) -> None:
         self.call = call
@@ -23,6 +23,8 @@ class _ThreadCall:
         self.started = False
         self.skipped = False  # cancelled before the thread took it: it never runs
         self.finished = False
+        # whether the call had been asked to stop when its function returned
+        self.asked = False
         self.waiter: anyio.Event | None = None
 
     def __repr__(self) -> str:
@@ -38,7 +40,9 @@ class _ThreadCall:
         try:
             return self.call.invoke()
         finally:
+            asked = self.call.cancel_requested
             with self._lock:
+                self.asked = asked
                 self.finished = True
                 waiter = self.waiter
             if waiter is not None:
@@ -115,7 +119,7 @@ async def _stop(holder: _ThreadCall) -> None:
         call.report_cancellation(True, "it had not started: its thread never ran it")
         return
     waiter = holder.waiter
-    if waiter is None:  # it returned meanwhile; its result is dropped
+    if waiter is None and not holder.asked:  # it returned before it was asked to stop
         call.report_cancellation(True, "its thread had just finished: its result is dropped")
         return
     call.report_cancellation(
@@ -123,4 +127,5 @@ async def _stop(holder: _ThreadCall) -> None:
         "a thread cannot be interrupted: it runs until its function returns "
         "(cf.cancel_requested() is now True in it)",
     )
-    await waiter.wait()
+    if waiter is not None:
+        await waiter.wait()
