@@ -13,8 +13,7 @@ import anyio
 from ._causes import UserCancelled
 from ._errors import CrossflowError, InvalidArgument
 from ._eventlog import EventLog
-from ._runtime._driver import issue_warnings, outcome, watch
-from ._runtime._engine import Engine
+from ._runtime._driver import issue_warnings, new_engine, outcome, watch
 from ._runtime._log import Paths, materialise
 from ._runtime._plan import plan_of
 from ._state import SessionState
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
 
     from ._instructions import Delivery
     from ._model import Graph
+    from ._runtime._engine import Engine
     from ._runtime._scope_session import ScopeSession as RootSession
 
 Resp = TypeVar("Resp")
@@ -129,7 +129,7 @@ class Session(Generic[Resp]):
         await tg.__aenter__()
         self._tg = tg
         try:
-            engine = self._engine = Engine(self._record, self._on_event, self._inject)
+            engine = self._engine = new_engine(self._record, self._on_event, self._inject)
             engine.sink = self._on_stream
             engine.on_fatal = tg.cancel_scope.cancel
             engine.entry_queue()  # made on the event loop: `cancel()` from other threads

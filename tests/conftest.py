@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
+
+from crossflow._runtime._audit import auditing
 
 # `dev` is the everyday profile; `ci` trades time for more examples. Deadlines
 # are off in both: async runs start an event loop per example, and their timing
@@ -22,3 +25,11 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Run every `anyio`-marked test once on asyncio and once on trio."""
     backend: str = request.param
     return backend
+
+
+@pytest.fixture
+def audited() -> Iterator[None]:
+    """Runs inside the test recount their bookkeeping after every step and fail loudly
+    on a mismatch (the engine's debug audit); the property tests use it."""
+    with auditing():
+        yield

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 import crossflow as cf
 
-pytestmark = pytest.mark.anyio
+# every run recounts its bookkeeping after each step (see `audited` in conftest.py)
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("audited")]
 
 TIMEOUT = 5
 

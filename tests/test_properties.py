@@ -34,7 +34,8 @@ from crossflow.testing.strategies import (
     walk,
 )
 
-pytestmark = pytest.mark.anyio
+# every run recounts its bookkeeping after each step (see `audited` in conftest.py)
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("audited")]
 
 TIMEOUT = 5  # seconds; a drawn workflow sleeps for a few milliseconds at most
 

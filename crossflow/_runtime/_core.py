@@ -77,8 +77,8 @@ def entry_queue(engine: Engine) -> EntryQueue:
 def queue_next(engine: Engine, action: Callable[[], None]) -> None:
     """Run `action` as the next queued item: right after the operation being handled,
     or at the next flush."""
-    _DEFERRED.activity[0] += 1
-    engine.queue.appendleft((_DEFERRED, 0, action))  # type: ignore[arg-type]
+    DEFERRED.activity[0] += 1
+    engine.queue.appendleft((DEFERRED, 0, action))  # type: ignore[arg-type]
 
 
 def warn(engine: Engine, message: str) -> None:
@@ -254,6 +254,7 @@ def flush(engine: Engine) -> None:
         queue = engine.queue
         popleft = queue.popleft
         budget = FLUSH_LIMIT
+        audit = engine.audit  # None unless the bookkeeping is audited (`_audit.py`)
         while True:
             while queue:
                 session, op, msg = popleft()
@@ -276,9 +277,13 @@ def flush(engine: Engine) -> None:
                     collects = plan.collects_of[op]
                     if collects:
                         engine._down(session, collects)
+                if audit is not None:
+                    audit()
             if not engine.collect_checks and not engine.checks:
                 return
             engine._settle()
+            if audit is not None:
+                audit()
     finally:
         engine.flushing = False
 
@@ -343,7 +348,7 @@ def _run_deferred(engine: Engine, session: Any, action: Callable[[], None]) -> N
     action()
 
 
-_DEFERRED = _Deferred()
+DEFERRED = _Deferred()
 
 
 def _nothing(action: Callable[[], None]) -> None:

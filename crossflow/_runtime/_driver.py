@@ -13,6 +13,7 @@ import anyio
 from .._causes import Cancellation, ScopeCancelled, ServiceFailed, Unreachable
 from .._errors import CrossflowWarning, WorkflowCancelled
 from .._state import SessionState
+from . import _audit
 from ._engine import Engine
 from ._exceptions import is_phantom_cancel
 from ._log import materialise
@@ -78,6 +79,17 @@ def outcome(engine: Engine, session: ScopeSession, started_at: datetime | None =
     )
 
 
+def new_engine(
+    events: bool = True,
+    on_event: Callable[[Event], object] | None = None,
+    inject: Callable[[str], Exception | None] | None = None,
+) -> Engine:
+    """The engine of one run: an audited one while the bookkeeping audit is on."""
+    if _audit.enabled():
+        return _audit.AuditedEngine(events, on_event, inject)
+    return Engine(events, on_event, inject)
+
+
 async def run_workflow(
     graph: Graph,
     request: Any,
@@ -86,7 +98,7 @@ async def run_workflow(
     on_event: Callable[[Event], object] | None = None,
     inject: Callable[[str], Exception | None] | None = None,
 ) -> Any:
-    engine = Engine(events, on_event, inject)
+    engine = new_engine(events, on_event, inject)
     root = engine.open_session(plan_of(graph), request, None, -1, delivery)
     engine.flush()
     try:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -40,12 +40,12 @@ if TYPE_CHECKING:
     from ._scope_session import ScopeSession
 
 
-@final
 class Engine:
     """Runs the sessions of one `run` or `start` call."""
 
     # the state of a run, by family: see `__init__`
     __slots__ = (
+        "audit",
         "checks",
         "closing",
         "collect_checks",
@@ -82,6 +82,8 @@ class Engine:
         inject: Callable[[str], Exception | None] | None = None,
     ) -> None:
         self.queue: deque[tuple[ScopeSession, int, Any]] = deque()
+        # called after every step when the bookkeeping is audited (`_audit.py`)
+        self.audit: Callable[[], None] | None = None
         # the run's task group, once the driver opened one
         self.tg: TaskGroup | None = None
         # sessions and collects to check once the queue is empty (S2.4, S5.2); created
