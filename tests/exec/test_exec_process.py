@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 from exec_support import (
     double,
@@ -195,3 +196,27 @@ def test_process_executor_checks_its_limit() -> None:
     for bad in (0, 1.5, False, "2"):
         with pytest.raises(cf.InvalidArgument, match=r"ProcessExecutor\(limit=\.\.\.\)"):
             cf.ProcessExecutor(limit=bad)  # type: ignore[arg-type]
+
+
+async def test_cancelling_the_run_stops_abandoned_work(tmp_path: Path) -> None:
+    """S10.5, S6.6: when the caller of the run gives up (its task is cancelled), work that
+    ABANDON left running in the background is stopped too (here a process, killed), and
+    the `async with` block ends only after it; TaskCancelled records it."""
+    path = str(tmp_path / "work")
+    wf = single(run_forever, executor=cf.ProcessExecutor(), cancellation=ABANDON)
+    with anyio.fail_after(TIMEOUT):
+        with anyio.CancelScope() as outer:
+            async with wf.start(path) as session:
+                pid = await started_pid(path)
+                session.cancel("stop")
+                with pytest.raises(cf.WorkflowCancelled):
+                    await session.result()
+                assert process_alive(pid)  # abandoned: it runs on
+                outer.cancel()  # the caller gives up
+                await anyio.lowlevel.checkpoint()
+        assert outer.cancelled_caught
+    assert not process_alive(pid)
+    kinds = [type(e).__name__ for e in session.events]
+    assert kinds.count("TaskAbandoned") == 1
+    [cancelled] = [e for e in session.events if isinstance(e, ev.TaskCancelled)]
+    assert (cancelled.waited, cancelled.stopped) == (False, True)
