@@ -180,3 +180,21 @@ async def test_cleanup_example_latest_search_wins(capsys: pytest.CaptureFixture[
     the same label that is running or queued, so only the last one answers (S7.5, DE-2)."""
     lines = await _printed("cleanup", capsys)
     assert lines[-6] == "[['crossflow', 'crow']]"
+
+
+def test_inspect_graph_example_prints_what_the_reference_shows() -> None:
+    """examples/inspect_graph.py (API §10): the operations of a graph and of its nested
+    scope, with the ports that lead on, are exactly what the API reference prints."""
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "inspect_graph.py")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    page = (ROOT / "docs" / "reference" / "api.md").read_text(encoding="utf-8")
+    shown = page.split('--8<-- "examples/inspect_graph.py"', 1)[1]
+    shown = shown.split("```text\n", 1)[1].split("```", 1)[0]
+    assert result.stdout == shown

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PATHS = ["crossflow", "tests", "examples", "benchmarks"]
+PATHS = ["crossflow", "tests", "examples", "benchmarks", "docs/hooks"]
 
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])

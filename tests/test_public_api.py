@@ -34,6 +34,28 @@ def test_every_public_name_is_documented(name: str) -> None:
     assert obj.__doc__ and obj.__doc__.strip()
 
 
+def test_every_public_name_has_a_reference_entry() -> None:
+    """Every name of `cf.__all__` has its entry in the reference pages (a `::: crossflow.X`
+    block rendered from its docstring, or in the block of the module it lives in), so none
+    is public without being documented."""
+    import re
+    import sys
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted(docs.rglob("*.md")))
+    entries = set(re.findall(r"^::: (crossflow\.[\w.]+)$", text, re.MULTILINE))
+    # module entries (`::: crossflow.events`) document the names inside them
+    modules = [sys.modules[e] for e in entries if inspect.ismodule(sys.modules.get(e))]
+    missing = [
+        name
+        for name in cf.__all__
+        if f"crossflow.{name}" not in entries
+        and not any(getattr(m, name, None) is getattr(cf, name) for m in modules)
+    ]
+    assert missing == []
+
+
 def test_api_names_from_the_contract_exist() -> None:
     """The names of the public contract (building, running, causes, errors) are importable."""
     expected = [

@@ -111,13 +111,17 @@ def test_code_links_headings_and_attributes_are_left_alone(tmp_path: Path) -> No
 
 
 def test_api_citations_link_to_the_reference_section(tmp_path: Path) -> None:
-    """`API §1` links to the Building section of the API reference, `API §11` to the
-    testing reference, and a part with no section yet (`API §7`) to the top of the page."""
-    out = _render("<p>(API §1) (API §11) (API §7)</p>", tmp_path, here="tutorial/quickstart.md")
+    """`API §1` links to the Building section of the API reference, `API §10` to its
+    section on inspecting a workflow, and a part with a page of its own (`API §11`, `API
+    §7`) to the top of that page."""
+    out = _render(
+        "<p>(API §1) (API §10) (API §11) (API §7)</p>", tmp_path, here="tutorial/quickstart.md"
+    )
     assert re.fullmatch(
         rf"<p>\({_link('../../reference/api/#building', 'API §1')}\) "
+        rf"\({_link('../../reference/api/#inspecting-a-workflow', 'API §10')}\) "
         rf"\({_link('../../reference/testing/', 'API §11')}\) "
-        rf"\({_link('../../reference/api/', 'API §7')}\)</p>",
+        rf"\({_link('../../reference/diagram/', 'API §7')}\)</p>",
         out,
     ), out
 

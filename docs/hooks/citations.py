@@ -46,10 +46,10 @@ API_SECTIONS: dict[int, tuple[str, str | None, str]] = {
     4: ("reference/api.md", "cancellation-and-disposal-data", "Cancellation and disposal data"),
     5: ("reference/api.md", "buffers", "Buffers and synchronisation"),
     6: ("reference/api.md", "crossflow.CancellationPolicy", "Node cancellation policies"),
-    7: ("reference/api.md", None, "Diagrams"),
-    8: ("reference/api.md", None, "Seeing a workflow and its run"),
+    7: ("reference/diagram.md", None, "Diagrams"),
+    8: ("reference/api.md", "pictures-and-progress", "Seeing a workflow and its run"),
     9: ("reference/api.md", "running-elsewhere", "Running elsewhere"),
-    10: ("reference/api.md", None, "Inspecting a workflow"),
+    10: ("reference/api.md", "inspecting-a-workflow", "Inspecting a workflow"),
     11: ("reference/testing.md", None, "Testing your workflows"),
 }
 
