@@ -492,31 +492,6 @@ def test_completed_task_names(store: WorkSessionStore) -> None:
     assert store.completed_task_names("shipment-3") == set()
 
 
-# -- why a workflow was cancelled -------------------------------------------------------------
-
-
-def test_cancellation_requests_are_taken_once(store: WorkSessionStore) -> None:
-    """A recorded reason is returned once by `take_cancellation_request`, then forgotten;
-    a later request replaces one never taken; each workflow has its own."""
-    assert store.take_cancellation_request("shipment-1") is None
-    store.request_cancellation("shipment-1", "invalid workflow state")
-    store.request_cancellation("shipment-1", "business process")
-    store.request_cancellation("shipment-2", "purge")
-    assert store.take_cancellation_request("shipment-1") == "business process"
-    assert store.take_cancellation_request("shipment-1") is None
-    assert store.take_cancellation_request("shipment-2") == "purge"
-    assert store.take_cancellation_request("shipment-2") is None
-
-
-def test_cancellation_requests_persist(tmp_path: Path) -> None:
-    """A reason recorded in a file-backed store is still there for a new connection."""
-    path = str(tmp_path / "work.sqlite")
-    with WorkSessionStore(path) as store:
-        store.request_cancellation("shipment-1", "purge")
-    with WorkSessionStore(path) as reopened:
-        assert reopened.take_cancellation_request("shipment-1") == "purge"
-
-
 # -- the database -----------------------------------------------------------------------------
 
 

@@ -29,7 +29,6 @@ from examples.work_sessions.workflow import (
     Scheduled,
     Scheduling,
     SimulatedUser,
-    cancel,
     scheduling_workflow,
     undo_completed_work,
 )
@@ -139,7 +138,7 @@ async def run_and_cancel(
             if why is None:
                 session.cancel()
             else:
-                cancel(session, store, request, why)
+                session.cancel(why.value)
             state = session.state
             steps.release()
             result = await outcome(session)
@@ -350,13 +349,12 @@ async def test_cancelled_as_soon_as_started(store: WorkSessionStore) -> None:
     steps = Steps()
     with anyio.fail_after(TIMEOUT):
         async with scheduling(store, steps).start(SHIPMENT) as session:
-            cancel(session, store, SHIPMENT, BUSINESS_PROCESS)
+            session.cancel(BUSINESS_PROCESS.value)
             assert session.state is cf.SessionState.CANCELLING
             assert await outcome(session) == cf.UserCancelled("business process")
     assert session.state is cf.SessionState.CANCELLED
     assert store.all_sessions() == []
     assert steps.log[-1] == "cancelled for business process"
-    assert store.take_cancellation_request("shipment-1") is None  # the cleanup took it
 
 
 async def test_cancelled_before_the_session_is_created(store: WorkSessionStore) -> None:
@@ -590,7 +588,7 @@ async def test_a_close_that_hangs_after_a_cancellation(store: WorkSessionStore) 
     with anyio.fail_after(TIMEOUT):
         async with scheduling(store, steps, close_timeout=0.05).start(SHIPMENT) as session:
             await steps.paused.wait()
-            cancel(session, store, SHIPMENT, BUSINESS_PROCESS)
+            session.cancel(BUSINESS_PROCESS.value)
             assert session.state is cf.SessionState.CANCELLING
             result = await outcome(session)
     assert result == cf.UserCancelled("business process")
@@ -674,6 +672,7 @@ class Exploration:
         self.store: WorkSessionStore | None = None
         # what whoever cancels says: `explore(..., reason=exploration.reason)`
         self.reason = None if why is None else why.value
+        self.steps: list[str] = []  # the steps of the last run
 
     def workflow(self) -> cf.Workflow[Scheduling, Scheduled]:
         """A fresh store, and the workflow working with it: explore calls it before each run."""
@@ -682,10 +681,13 @@ class Exploration:
         if self.done_before:
             complete_earlier_run(store, self.request, self.done_before)
         start_neighbour(store)
-        if self.why is not None:  # whoever cancels records why first
-            store.request_cancellation(self.request.workflow_id, self.why)
+        steps = self.steps = []
+
+        async def record(step: str) -> None:
+            steps.append(step)
+
         user = SimulatedUser(store, "ada")
-        return scheduling_workflow(store, user, close_settings=self.close_settings)
+        return scheduling_workflow(store, user, close_settings=self.close_settings, on_step=record)
 
     def close(self) -> None:
         if self.store is not None:
@@ -721,19 +723,26 @@ class Exploration:
             if any(isinstance(e, ev.SessionStarted) and e.path == CLOSE for e in outcome.events):
                 state = store.session_state(sessions[-1])
                 assert state is SESSION_COMPLETED, f"{sessions[-1]} was being closed: {state}"
-        if store.take_cancellation_request(workflow_id) is not None:
-            # The cleanup did not take the reason: it found no request, as the run was
-            # cancelled right after it started, before the request reached its buffer.
-            # The run did nothing, and its cleanup cannot tell which work to undo.
+        cancelled_for = "cancelled for "
+        concluded = [s[len(cancelled_for) :] for s in self.steps if s.startswith(cancelled_for)]
+        if not concluded:
+            # The cleanup found no request: the run was cancelled right after it started,
+            # before the request reached its buffer. The run did nothing.
             assert not any(isinstance(e, ev.OperationStarted) for e in outcome.events[:3])
             assert sessions == sessions[: 1 if self.done_before else 0]
             return
-        await self.after_cancellation(store, sessions)
+        # the cleanup saw why (`cf.Ending`): the reason of a cancel; anything else, such
+        # as a failure, is an invalid state, which keeps the work
+        reason = self.why if outcome.point.kind == "cancel" else None
+        assert concluded == [reason or Scenario.INVALID_STATE], concluded
+        await self.after_cancellation(store, sessions, Scenario(concluded[0]))
 
     # --8<-- [end:exploration]
-    async def after_cancellation(self, store: WorkSessionStore, sessions: list[str]) -> None:
+    async def after_cancellation(
+        self, store: WorkSessionStore, sessions: list[str], why: Scenario
+    ) -> None:
         """Later: the user may finish a task still in their hands; stale work is
-        un-assigned; then the effects are those the reason asked for, and after an
+        un-assigned; then the effects are those `why` asked for, and after an
         invalid-state cancellation a second run does only the tasks left."""
         workflow_id = self.request.workflow_id
         tasks = self.request.task_names
@@ -750,7 +759,7 @@ class Exploration:
         completed = store.completed_task_names(workflow_id)
         effects = store.effects_of(workflow_id)
         assert set(effects) == completed
-        if self.why is not None and self.why.undoes_work:
+        if why.undoes_work:
             assert {name for name, active in effects.items() if active} == set(finished_late)
             return
         assert all(effects.values())

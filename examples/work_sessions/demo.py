@@ -17,7 +17,6 @@ from examples.work_sessions.workflow import (
     Scheduled,
     Scheduling,
     SimulatedUser,
-    cancel,
     scheduling_workflow,
     undo_completed_work,
 )
@@ -56,7 +55,7 @@ async def run(
     async with workflow.start(request) as session:
         if cancel_at is not None:
             await narrator.paused.wait()
-            cancel(session, store, request, why)
+            session.cancel(why.value)
             print(f"cancelled for {why}: the workflow is {session.state.name}")
             narrator.resume.set()
         try:

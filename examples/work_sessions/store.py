@@ -14,9 +14,6 @@ business process it belongs to (e.g. a shipment), named by its `workflow_id`.
 Completing a task also records its *effect* in the outside world (e.g. an appointment
 that was scheduled); `undo_effect` makes that effect inactive again.
 
-Whoever cancels a workflow can first record why (`request_cancellation`), so that the
-workflow's clean-up, which runs afterwards, can read it (`take_cancellation_request`).
-
 Every public method runs in one transaction. Timestamps are passed in by the caller: the
 store never reads the clock.
 """
@@ -119,10 +116,6 @@ CREATE TABLE IF NOT EXISTS effects (
     task_name TEXT NOT NULL,
     active INTEGER NOT NULL CHECK (active IN (0, 1)),
     PRIMARY KEY (workflow_id, task_name)
-);
-CREATE TABLE IF NOT EXISTS cancellation_requests (
-    workflow_id TEXT PRIMARY KEY,
-    reason TEXT NOT NULL
 );
 COMMIT;
 """
@@ -328,27 +321,6 @@ class WorkSessionStore:
             )
             if cursor.rowcount == 0:
                 raise KeyError(f"no effect of work task {task_name!r} in workflow {workflow_id!r}")
-
-    def request_cancellation(self, workflow_id: str, reason: str) -> None:
-        """Record why `workflow_id` is about to be cancelled, replacing an earlier reason
-        that was never taken."""
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO cancellation_requests (workflow_id, reason) VALUES (?, ?)",
-                (workflow_id, reason),
-            )
-
-    def take_cancellation_request(self, workflow_id: str) -> str | None:
-        """The reason recorded for cancelling `workflow_id`, which is then forgotten; None
-        if no reason was recorded (or it was already taken)."""
-        with self._transaction() as db:
-            row = db.execute(
-                "SELECT reason FROM cancellation_requests WHERE workflow_id = ?", (workflow_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            db.execute("DELETE FROM cancellation_requests WHERE workflow_id = ?", (workflow_id,))
-            return str(row[0])
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ class Scheduled:
 
 
 class Scenario(enum.StrEnum):
-    """Why a workflow is cancelled; whoever cancels records it first (`cancel`)."""
+    """Why a workflow is cancelled: the reason given to `session.cancel(why.value)`."""
 
     BUSINESS_PROCESS = "business process"
     """The business process is gone (the shipment was cancelled): undo the work done."""
@@ -55,13 +55,16 @@ class Scenario(enum.StrEnum):
     def undoes_work(self) -> bool:
         return self is not Scenario.INVALID_STATE
 
-
-def cancel(
-    session: cf.Session[Scheduled], store: WorkSessionStore, request: Scheduling, why: Scenario
-) -> None:
-    """Cancel a running scheduling workflow, recording why so that its cleanup can tell."""
-    store.request_cancellation(request.workflow_id, why)
-    session.cancel(why.value)
+    @classmethod
+    def of(cls, ending: cf.Ending[object]) -> Scenario:
+        """Why the session that `ending` describes was cancelled. Anything but a cancel
+        with one of the reasons above (a failure, a timeout, a block left early) counts as
+        an invalid state: undoing real work needs someone to ask for it."""
+        cause = ending.cancellation.cause if ending.cancellation is not None else None
+        reasons = {scenario.value: scenario for scenario in cls}
+        if isinstance(cause, cf.UserCancelled) and cause.reason in reasons:
+            return reasons[cause.reason]
+        return cls.INVALID_STATE
 
 
 def undo_completed_work(store: WorkSessionStore, workflow_id: str) -> list[str]:
@@ -183,10 +186,10 @@ def scheduling_workflow(
 
     # --8<-- [end:steps]
     # --8<-- [start:cleanup]
-    async def clean_up_after_cancellation(
-        keys: tuple[cf.BufferKey[Scheduling], cf.BufferKey[str]],
+    async def clean_up(
+        ending: cf.Ending[tuple[cf.BufferKey[Scheduling], cf.BufferKey[str]]],
     ) -> None:
-        request_key, session_key = keys
+        request_key, session_key = ending.keys
         with request_key.access() as requests:
             request = requests.newest()
         with session_key.access() as sessions:
@@ -196,19 +199,11 @@ def scheduling_workflow(
         if session_id is not None:  # None: cancelled before the session was created
             store.clean_up_work_session(session_id)
             await on_step(f"cleaned up {session_id}: {store.session_state(session_id).value}")
-        reason = store.take_cancellation_request(request.workflow_id)
-        # no recorded reason: keep the work, as undoing it needs someone to ask for it
-        why = Scenario(reason) if reason is not None else Scenario.INVALID_STATE
+        why = Scenario.of(ending)
         await on_step(f"cancelled for {why}")
         if why.undoes_work:
             for name in undo_completed_work(store, request.workflow_id):
                 await on_step(f"down task: undo {name}")
-
-    def clean_up(
-        scope: cf.Scope[tuple[cf.BufferKey[Scheduling], cf.BufferKey[str]], None],
-        builder: cf.Builder,
-    ) -> None:
-        builder.chain(scope.start).then(clean_up_after_cancellation).connect(scope.terminate)
 
     # --8<-- [end:cleanup]
     # --8<-- [start:workflow]
