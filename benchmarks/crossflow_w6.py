@@ -94,7 +94,7 @@ async def main():
         t = now()
         wf = make(n)
         build_ms[str(n)] = (now() - t) * 1e3
-        ops[str(n)] = len(wf._graph.ops)
+        ops[str(n)] = len(wf.graph.operations)
         padded[n] = session_of(wf)
     calls = {str(n): await count_calls(padded[n], CROSSFLOW) for n in PAD_SIZES}
     scaling = await pad_scaling(padded, verify)
@@ -102,7 +102,7 @@ async def main():
         crossflow_calls=calls,
         build_ms=build_ms,
         operations=ops,
-        operations_unpadded=len(make(0)._graph.ops),
+        operations_unpadded=len(make(0).graph.operations),
     )
     return elapsed, scaling
 

@@ -191,3 +191,30 @@ def test_layers_import_one_way() -> None:
             if order[there] > order[here] or (here, there) in APART:
                 wrong.append(f"{module} ({here}) imports {target} ({there})")
     assert not wrong, "imports that point up:\n" + "\n".join(wrong)
+
+
+def _private_uses(path: Path, attributes: bool) -> Iterator[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("crossflow._"):
+            yield f"{path.name}:{node.lineno}: imports {node.module}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("crossflow._"):
+                    yield f"{path.name}:{node.lineno}: imports {alias.name}"
+        elif attributes and isinstance(node, ast.Attribute):
+            name = node.attr
+            if name.startswith("_") and not name.startswith("__"):
+                yield f"{path.name}:{node.lineno}: reads .{name}"
+
+
+def test_benchmarks_and_examples_use_only_the_public_api() -> None:
+    """The benchmarks and examples are run by users and outside the suite: they import no
+    private module of crossflow, and the benchmarks read no private attribute, so a change
+    inside the package cannot break them unnoticed."""
+    root = Path(__file__).resolve().parent.parent
+    found = [
+        *(u for p in sorted((root / "benchmarks").glob("*.py")) for u in _private_uses(p, True)),
+        *(u for p in sorted((root / "examples").rglob("*.py")) for u in _private_uses(p, False)),
+    ]
+    assert not found, "\n".join(found)
