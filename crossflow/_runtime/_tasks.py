@@ -60,6 +60,11 @@ RUNNING = SessionState.RUNNING
 ABANDON = CancellationPolicy.ABANDON
 
 
+#: How many activations of one session may run alone (`run_alone`) at once; beyond it,
+#: the session's activations go through a host (`_host`).
+ALONE_LIMIT = 4
+
+
 def spawn(engine: Engine, session: ScopeSession, op: int, msg: Any) -> None:
     """Ask for an async activation of `op`; it counts as activity until it ends."""
     engine.inc(session, op)
@@ -83,26 +88,34 @@ def _place(engine: Engine, session: ScopeSession, op: int, msg: Any) -> None:
     tg = session.tg
     if tg is not None:
         tg.start_soon(engine._runner(session, op), session, op, msg)
-    elif not session.hosted and not session.plan.scoped[op]:
+    elif (
+        not session.hosted
+        and not session.plan.scoped[op]
+        and (session.alone is None or len(session.alone) < ALONE_LIMIT)
+    ):
         # a task of its own, with a cancel scope for the session's cleanup, costs less
-        # than a host and a task group when a session runs few activations (W8)
+        # than a host and a task group when a session runs few activations (W8); many at
+        # once share a host's task group, which costs less per activation (W2)
         assert engine.tg is not None  # invariant: checked by the caller
-        engine.tg.start_soon(engine.run_alone, session, op, msg)
+        alone = session.alone
+        if alone is None:
+            alone = session.alone = set()
+        scope = anyio.CancelScope(shield=True)
+        alone.add(scope)  # now, so that the session's cleanup reaches a task not yet started
+        engine.tg.start_soon(engine.run_alone, session, op, msg, scope)
     else:
         engine._queue_for_host(session, op, msg)
 
 
-async def run_alone(engine: Engine, session: ScopeSession, op: int, msg: Any) -> None:
+async def run_alone(
+    engine: Engine, session: ScopeSession, op: int, msg: Any, scope: CancelScope
+) -> None:
     """An activation in the run's task group rather than in a host's.
 
-    Shielded like a host: only the session's cleanup cancels it (`session.alone`). It is
-    `run_activation` inlined: one coroutine less per activation.
+    `scope` is shielded like a host: only the session's cleanup cancels it (it is in
+    `session.alone`). This is `run_activation` inlined: one coroutine less per activation.
     """
-    with anyio.CancelScope(shield=True) as scope:
-        alone = session.alone
-        if alone is None:
-            alone = session.alone = set()
-        alone.add(scope)
+    with scope:
         ok = False
         result: Any = None
         try:
@@ -118,6 +131,8 @@ async def run_alone(engine: Engine, session: ScopeSession, op: int, msg: Any) ->
         except BaseException as error:
             engine.activation_failed(session, op, error)
         finally:
+            alone = session.alone
+            assert alone is not None  # invariant: `_place` made it
             alone.discard(scope)
             engine.activation_ended(session, op, ok, result)
 
