@@ -14,7 +14,7 @@ from collections import deque
 
 import attrs
 
-from .._causes import Disposal, DisposalCause, Unreachable
+from .._causes import Disposal, Unreachable
 
 FIRST = 100
 LAST = 100
@@ -28,8 +28,9 @@ class Disposals:
     def __init__(self) -> None:
         self.first: list[Disposal] = []
         self.last: deque[Disposal] | None = None  # once `first` is full
-        # (operation, cause) -> how often it happened, for each entry kept
-        self.counts: dict[tuple[str, DisposalCause], int] = {}
+        # each entry kept (as a disposal that happened once: same operation, same
+        # cause) -> how often it happened; a disposal hashes once, and its hash is cached
+        self.counts: dict[Disposal, int] = {}
         self.omitted = 0
 
     def __repr__(self) -> str:
@@ -39,13 +40,15 @@ class Disposals:
         return len(self.first) + (len(self.last) if self.last is not None else 0)
 
     def add(self, disposal: Disposal) -> None:
-        key = (disposal.operation, disposal.cause)
+        n = disposal.count
+        if n != 1:
+            disposal = attrs.evolve(disposal, count=1)
         counts = self.counts
-        count = counts.get(key)
+        count = counts.get(disposal)
         if count is not None:
-            counts[key] = count + disposal.count  # a repeat: one entry, counted
+            counts[disposal] = count + n  # a repeat: one entry, counted
             return
-        counts[key] = disposal.count
+        counts[disposal] = n
         if len(self.first) < FIRST:
             self.first.append(disposal)
             return
@@ -53,18 +56,14 @@ class Disposals:
         if last is None:
             last = self.last = deque()
         if len(last) == LAST:
-            dropped = last.popleft()
-            self.omitted += counts.pop((dropped.operation, dropped.cause))
+            self.omitted += counts.pop(last.popleft())
         last.append(disposal)
 
     def kept(self) -> tuple[Disposal, ...]:
         """The entries, in the order they first happened, each with its count."""
         entries = self.first if self.last is None else [*self.first, *self.last]
         counts = self.counts
-        return tuple(
-            d if (n := counts[(d.operation, d.cause)]) == d.count else attrs.evolve(d, count=n)
-            for d in entries
-        )
+        return tuple(d if (n := counts[d]) == 1 else attrs.evolve(d, count=n) for d in entries)
 
     def unreachable(self, scope: str) -> Unreachable:
         """The `Unreachable` cause for a session of `scope` with these disposals."""
