@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
-from hypothesis import assume, event, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 import crossflow as cf
@@ -181,7 +181,9 @@ async def test_no_async_service_starts_after_the_session_ended(
         assert late == [], f"started after {events[ends[0]]}:\n{_fmt(events)}"
 
 
-@settings(deadline=None)
+# Most drawn workflows have a path that ends elsewhere, and are skipped: how many depends
+# on the seed, so the health check that counts them is off (a flaky failure otherwise).
+@settings(deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(drawn=workflows(allow_filters=False, allow_cancel=False), request=requests)
 async def test_terminate_on_every_path_always_responds(drawn: DrawnWorkflow, request: int) -> None:
     """A workflow whose every path reaches terminate never ends in `Unreachable` (S2.2, S2.4).
