@@ -81,13 +81,14 @@ def clip(text: str, limit: int) -> str:
 
 def safe_text(text: str) -> str:
     """`text` with what no picture can carry made visible: control characters become
-    `\\xNN`, unpaired surrogates the replacement character."""
+    `\\xNN`; unpaired surrogates and the non-characters U+FFFE and U+FFFF, which XML
+    cannot hold, the replacement character."""
     if text.isprintable():
         return text
     out = []
     for ch in text:
         code = ord(ch)
-        if 0xD800 <= code <= 0xDFFF:
+        if 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
             out.append("\ufffd")
         elif code < 0x20 or code == 0x7F:
             out.append(f"\\x{code:02x}")

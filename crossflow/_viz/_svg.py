@@ -66,6 +66,11 @@ FRAME_COLOURS = (("#fbfcfd", "#8a96a3"), ("#f3f5f8", "#8a96a3"))
 CLEANUP_COLOURS = ("#fffaf1", "#b07d2b")
 
 
+def escape_lines(text: str) -> str:
+    """`escape` for a tooltip of several lines: its line breaks are kept as such."""
+    return "\n".join(escape(line) for line in text.split("\n"))
+
+
 def escape(text: str) -> str:
     """`text` for XML character data and attribute values (what XML cannot carry, such as
     control characters, made visible)."""
@@ -164,7 +169,7 @@ def _frame(out: list[str], fbox: FrameBox) -> None:
     if mark is not None and mark.tooltip:
         tooltip += "\n" + mark.tooltip
     out.append(f'<g class="cf-frame-group" data-frame="{frame.ident}">')
-    out.append(f"<title>{escape(tooltip)}</title>")
+    out.append(f"<title>{escape_lines(tooltip)}</title>")
     out.append(
         f'<rect class="cf-frame" data-frame="{frame.ident}" data-kind="{frame.kind}" '
         f'x="{_n(fbox.x)}" y="{_n(fbox.y)}" width="{_n(fbox.w)}" height="{_n(fbox.h)}" '
@@ -222,7 +227,7 @@ def _box(out: list[str], box: Box) -> None:
         f'<g class="cf-box" data-id="{box.ident}" data-op="{escape(op.name)}" '
         f'data-kind="{op.kind}" data-frame="{box.frame.ident}">'
     )
-    out.append(f"<title>{escape(tooltip)}</title>")
+    out.append(f"<title>{escape_lines(tooltip)}</title>")
     paint = f'fill="{fill}" stroke="{stroke}" stroke-width="{stroke_width}"{dash}'
     x, y, w, h = box.x, box.y, box.w, box.h
     shape = box.family

@@ -268,3 +268,16 @@ async def test_the_command_line_shows_progress_on_a_terminal(
     assert isinstance(_progress(None), ProgressLine)
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert _progress(None) is None
+
+
+async def test_tooltips_keep_their_line_breaks() -> None:
+    """API §8: the hover text of a box in a run's picture has one line per fact, as real
+    line breaks, never an escaped `\\x0a`."""
+    with anyio.fail_after(10):
+        async with pie.start(3) as session:
+            await session.result()
+    root = check_svg(session.to_svg())
+    titles = ["".join(t.itertext()) for t in root.iter(f"{SVG_NS}title")]
+    bake = next(t for t in titles if t.startswith("bake"))
+    assert bake.split("\n")[1].startswith("started 1, finished 1"), bake
+    assert not any("\\x0a" in t for t in titles), titles

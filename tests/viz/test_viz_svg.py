@@ -176,3 +176,16 @@ def test_cycles_and_loops_are_drawn() -> None:
     assert overlaps(layout) == []
     back = [a for a in layout.arrows if a.route.arrow[3] < 0]
     assert len(back) == 1 and back[0].label == "err"
+
+
+def test_names_that_xml_cannot_hold_still_make_well_formed_svg() -> None:
+    """API §8: a name with the non-characters U+FFFE/U+FFFF or a control character is
+    drawn with a replacement, and the SVG still parses as XML."""
+
+    def build(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+        chain = builder.chain(scope.start).map(lambda x: x, name="a\uffffb\ufffe")
+        chain.map(lambda x: x, name="bell\x07").connect(scope.terminate)
+
+    root = check_svg(cf.Workflow.build(build, name="odd\uffff").to_svg())
+    names = {g.get("data-op") for g in root.iter(f"{SVG_NS}g") if g.get("class") == "cf-box"}
+    assert {"a\ufffdb\ufffd", "bell\\x07"} <= names
