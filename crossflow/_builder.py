@@ -207,23 +207,30 @@ class Builder:
         spec = draft.nested_scope(build_fn, name, settings, streams, where, hint)
         return draft.add_node(spec, spec.name, cancellation, where, reserved=True)[1]
 
-    def create_fork_clone(self) -> ForkClone[Any]:
-        """Create a fork that copies each message to every output made by `clone_output()`."""
-        return ForkClone(self._draft, self._draft.add_fork_clone(0))
+    def create_fork_clone(self, *, name: str | None = None) -> ForkClone[Any]:
+        """Create a fork that copies each message to every output made by `clone_output()`.
 
-    def create_unzip(self, n: int) -> Unzip:
+        `name` names the operation in events, causes and pictures (by default
+        `fork_clone#N`); as for every name, one already taken in the scope gets `#2`, ...
+        """
+        given = check_name(name, "create_fork_clone(name=...)")
+        return ForkClone(self._draft, self._draft.add_fork_clone(0, name=given))
+
+    def create_unzip(self, n: int, *, name: str | None = None) -> Unzip:
         """Create an unzip for tuples of length `n`: element `i` goes to `outputs[i]`."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise InvalidArgument(f"create_unzip(n): n must be an int >= 1, got {shown(n)}")
+        given = check_name(name, "create_unzip(name=...)")
         draft = self._draft
-        index = draft.add_unzip(n)
+        index = draft.add_unzip(n, given)
         outputs = tuple(Output[Any](draft, index, i) for i in range(n))
         return Unzip(draft.name_of(index), InputSlot(draft, index), outputs)
 
-    def create_fork_result(self) -> ForkResult:
+    def create_fork_result(self, *, name: str | None = None) -> ForkResult:
         """Create a fork that routes `cf.Ok` values to `.ok` and `cf.Err` errors to `.err`."""
+        given = check_name(name, "create_fork_result(name=...)")
         draft = self._draft
-        index = draft.add_fork_result()
+        index = draft.add_fork_result(given)
         return ForkResult(
             draft.name_of(index),
             InputSlot(draft, index),
@@ -231,10 +238,11 @@ class Builder:
             Output(draft, index, 1),
         )
 
-    def create_fork_option(self) -> ForkOption:
+    def create_fork_option(self, *, name: str | None = None) -> ForkOption:
         """Create a fork that routes `None` to `.none` and anything else to `.some`."""
+        given = check_name(name, "create_fork_option(name=...)")
         draft = self._draft
-        index = draft.add_fork_option()
+        index = draft.add_fork_option(given)
         return ForkOption(
             draft.name_of(index),
             InputSlot(draft, index),
@@ -242,7 +250,9 @@ class Builder:
             Output(draft, index, 1),
         )
 
-    def create_collect(self, min: int = 0, max: int | None = None) -> Node[Any, list[Any]]:
+    def create_collect(
+        self, min: int = 0, max: int | None = None, *, name: str | None = None
+    ) -> Node[Any, list[Any]]:
         """Create a collect: it gathers messages into a list (S5).
 
         It emits when `max` items arrived, or when nothing upstream can send more and it
@@ -252,10 +262,13 @@ class Builder:
             InvalidArgument: `min < 0` or `max < 1`.
             BuildError: `min > max`.
         """
+        given = check_name(name, "create_collect(name=...)")
         draft = self._draft
-        return draft.single(draft.add_collect(min, max, "create_collect()"))
+        return draft.single(draft.add_collect(min, max, "create_collect()", given))
 
-    def create_split(self, keys: Iterable[Hashable] = (), sequence: int = 0) -> SplitOutputs:
+    def create_split(
+        self, keys: Iterable[Hashable] = (), sequence: int = 0, *, name: str | None = None
+    ) -> SplitOutputs:
         """Create a split (see `Chain.split_outputs`).
 
         Raises:
@@ -264,16 +277,20 @@ class Builder:
                 int >= 0.
             BuildError: a key is listed twice.
         """
-        return self._draft.add_split(keys, sequence, "create_split()")
+        given = check_name(name, "create_split(name=...)")
+        return self._draft.add_split(keys, sequence, "create_split()", given)
 
-    def create_cancel(self) -> InputSlot[object]:
+    def create_cancel(self, *, name: str | None = None) -> InputSlot[object]:
         """Create a cancel operation: a message reaching it cancels the scope (`Triggered`
-        with `value=str(message)`). It keeps the scope alive like terminate does (S2.2)."""
-        return InputSlot(self._draft, self._draft.add_cancel(False))
+        with `value=str(message)`, and the operation's `name`). It keeps the scope alive
+        like terminate does (S2.2)."""
+        given = check_name(name, "create_cancel(name=...)")
+        return InputSlot(self._draft, self._draft.add_cancel(False, given))
 
-    def create_quiet_cancel(self) -> InputSlot[object]:
+    def create_quiet_cancel(self, *, name: str | None = None) -> InputSlot[object]:
         """Like `create_cancel`, but the cause carries `value=None`."""
-        return InputSlot(self._draft, self._draft.add_cancel(True))
+        given = check_name(name, "create_quiet_cancel(name=...)")
+        return InputSlot(self._draft, self._draft.add_cancel(True, given))
 
     # ------------------------------------------------------------------ buffers [sync]
 
@@ -388,26 +405,29 @@ class Builder:
         draft = self._draft
         return Chain(draft, Output(draft, draft.add_listen(buffers, given), 0))
 
-    def create_gate_open(self, buffers: Any) -> Node[Any, Any]:
+    def create_gate_open(self, buffers: Any, *, name: str | None = None) -> Node[Any, Any]:
         """Create an operation that opens the gates of `buffers` and passes each message on.
 
         Opening a closed gate wakes the buffer's listeners and joins (S7.3).
         """
-        return self._draft.add_gate(buffers, True, "builder.create_gate_open()")
+        given = check_name(name, "create_gate_open(name=...)")
+        return self._draft.add_gate(buffers, True, "builder.create_gate_open()", given)
 
-    def create_gate_close(self, buffers: Any) -> Node[Any, Any]:
+    def create_gate_close(self, buffers: Any, *, name: str | None = None) -> Node[Any, Any]:
         """Create an operation that closes the gates of `buffers` and passes each message on.
 
         A closed buffer still stores items but wakes no listener or join (S7.4); closing
         records a `ClosedGate` disposal.
         """
-        return self._draft.add_gate(buffers, False, "builder.create_gate_close()")
+        given = check_name(name, "create_gate_close(name=...)")
+        return self._draft.add_gate(buffers, False, "builder.create_gate_close()", given)
 
-    def create_trim(self, *branches: TrimBranch) -> Node[Any, Any]:
+    def create_trim(self, *branches: TrimBranch, name: str | None = None) -> Node[Any, Any]:
         """Create a trim: each message cleans up the operations of `branches` for its
         session (their queued messages are dropped, tasks cancelled, nested sessions
         interrupted), then records a `Trimming` disposal and passes the message on."""
-        return self._draft.add_trim(branches, "create_trim()")
+        given = check_name(name, "create_trim(name=...)")
+        return self._draft.add_trim(branches, "create_trim()", given)
 
     def on_cancel(self, buffers: Any, build_fn: CleanupFn, *, ending: bool = False) -> None:
         """Add a cleanup workflow that runs after the scope is cancelled or interrupted.

@@ -321,12 +321,16 @@ class Chain(Generic[T_co]):
 
     # ------------------------------------------------------------------ forks
 
-    def fork_clone(self, *build_fns: Callable[[Chain[T_co]], R]) -> tuple[R, ...]:
+    def fork_clone(
+        self, *build_fns: Callable[[Chain[T_co]], R], name: str | None = None
+    ) -> tuple[R, ...]:
         """Send a copy of each message to every branch, in the order given (S8.1).
 
         The first branch receives the message itself, the others a `copy.deepcopy`
         (immutable builtins are shared). Returns what the build functions return.
+        `name` names the fork (by default `fork_clone#N`).
         """
+        given = check_name(name, "chain.fork_clone(name=...)")
         if not build_fns:
             raise InvalidArgument(
                 "chain.fork_clone() needs at least one branch: a function that builds on "
@@ -334,7 +338,7 @@ class Chain(Generic[T_co]):
             )
         for fn in build_fns:
             _check_brancher(fn, "chain.fork_clone()")
-        index = self._attach(lambda: self._draft.add_fork_clone(len(build_fns)))
+        index = self._attach(lambda: self._draft.add_fork_clone(len(build_fns), name=given))
         return tuple(fn(self._next(index, i, self._size)) for i, fn in enumerate(build_fns))
 
     def branch_clone(self, build_fn: Callable[[Chain[T_co]], object]) -> Chain[T_co]:
@@ -524,11 +528,16 @@ class Chain(Generic[T_co]):
         index = self._attach(lambda: self._draft.add_delay(seconds, given))
         return self._next(index)
 
-    def spread(self: Chain[Iterable[A]]) -> Chain[A]:
-        """Send one message per element of each iterable; an empty one records `EmptySpread`."""
-        return self._next(self._attach(self._draft.add_spread))
+    def spread(self: Chain[Iterable[A]], *, name: str | None = None) -> Chain[A]:
+        """Send one message per element of each iterable; an empty one records `EmptySpread`.
 
-    def collect(self, min: int = 0, max: int | None = None) -> Chain[list[T_co]]:
+        `name` names the operation (by default `spread#N`)."""
+        given = check_name(name, "chain.spread(name=...)")
+        return self._next(self._attach(lambda: self._draft.add_spread(given)))
+
+    def collect(
+        self, min: int = 0, max: int | None = None, *, name: str | None = None
+    ) -> Chain[list[T_co]]:
         """Gather messages into lists (S5).
 
         Emits exactly `max` items when `max` is reached; otherwise emits what it holds
@@ -537,21 +546,22 @@ class Chain(Generic[T_co]):
         longer happen": it emits `[]`.
 
         Raises:
-            InvalidArgument: `min < 0` or `max < 1`.
+            InvalidArgument: `min < 0` or `max < 1`, or a `name` that is not a str.
             BuildError: `min > max`.
         """
         check_min_max(min, max, "chain.collect()")
+        given = check_name(name, "chain.collect(name=...)")
         return self._next(
-            self._attach(lambda: self._draft.add_collect(min, max, "chain.collect()"))
+            self._attach(lambda: self._draft.add_collect(min, max, "chain.collect()", given))
         )
 
-    def collect_all(self) -> Chain[list[T_co]]:
+    def collect_all(self, *, name: str | None = None) -> Chain[list[T_co]]:
         """`collect(min=0, max=None)`: everything, once upstream falls quiet."""
-        return self.collect(0, None)
+        return self.collect(0, None, name=name)
 
-    def collect_n(self, n: int) -> Chain[list[T_co]]:
+    def collect_n(self, n: int, *, name: str | None = None) -> Chain[list[T_co]]:
         """`collect(min=n, max=n)`: lists of exactly `n` items."""
-        return self.collect(n, n)
+        return self.collect(n, n, name=name)
 
     def split_outputs(self, keys: Iterable[Hashable] = (), sequence: int = 0) -> SplitOutputs:
         """End the chain in a split; returns its outputs (`.key(k)`, `.seq(i)`, `.remaining`)."""
@@ -576,50 +586,57 @@ class Chain(Generic[T_co]):
         d.buffer_op(buffer, "chain.then_push()", False)  # checked before anything is added
         return self._next(self._attach(lambda: d.add_push(buffer, "chain.then_push()")))
 
-    def _access(self, buffers: Any, with_msg: bool, where: str) -> Chain[Any]:
+    def _access(
+        self, buffers: Any, with_msg: bool, where: str, name: str | None = None
+    ) -> Chain[Any]:
         d = self._draft
         d.buffer_set(buffers, where)  # checked before anything is added
-        return self._next(self._attach(lambda: d.add_access(buffers, with_msg, where)))
+        given = check_name(name, f"{where[:-2]}(name=...)")
+        return self._next(self._attach(lambda: d.add_access(buffers, with_msg, where, given)))
 
     @overload
-    def with_access(self, buffers: Buffer[A]) -> Chain[tuple[T_co, BufferKey[A]]]: ...
+    def with_access(
+        self, buffers: Buffer[A], *, name: str | None = None
+    ) -> Chain[tuple[T_co, BufferKey[A]]]: ...
     @overload
     def with_access(
-        self, buffers: tuple[Buffer[A], Buffer[B]]
+        self, buffers: tuple[Buffer[A], Buffer[B]], *, name: str | None = None
     ) -> Chain[tuple[T_co, tuple[BufferKey[A], BufferKey[B]]]]: ...
     @overload
     def with_access(
-        self, buffers: Mapping[str, Buffer[Any]]
+        self, buffers: Mapping[str, Buffer[Any]], *, name: str | None = None
     ) -> Chain[tuple[T_co, dict[str, BufferKey[Any]]]]: ...
     @overload
     def with_access(
-        self, buffers: tuple[Buffer[Any], ...]
+        self, buffers: tuple[Buffer[Any], ...], *, name: str | None = None
     ) -> Chain[tuple[T_co, tuple[BufferKey[Any], ...]]]: ...
-    def with_access(self, buffers: Any) -> Chain[Any]:
+    def with_access(self, buffers: Any, *, name: str | None = None) -> Chain[Any]:
         """Pair every message with keys to `buffers`: `(msg, keys)` (S7).
 
         The keys come in the shape of `buffers` (one key, a tuple or a dict). Only
         messages trigger it: changes of the buffers do not (use `builder.listen` for that).
         """
-        return self._access(buffers, True, "chain.with_access()")
+        return self._access(buffers, True, "chain.with_access()", name)
 
     @overload
-    def then_access(self, buffers: Buffer[A]) -> Chain[BufferKey[A]]: ...
+    def then_access(
+        self, buffers: Buffer[A], *, name: str | None = None
+    ) -> Chain[BufferKey[A]]: ...
     @overload
     def then_access(
-        self, buffers: tuple[Buffer[A], Buffer[B]]
+        self, buffers: tuple[Buffer[A], Buffer[B]], *, name: str | None = None
     ) -> Chain[tuple[BufferKey[A], BufferKey[B]]]: ...
     @overload
     def then_access(
-        self, buffers: Mapping[str, Buffer[Any]]
+        self, buffers: Mapping[str, Buffer[Any]], *, name: str | None = None
     ) -> Chain[dict[str, BufferKey[Any]]]: ...
     @overload
     def then_access(
-        self, buffers: tuple[Buffer[Any], ...]
+        self, buffers: tuple[Buffer[Any], ...], *, name: str | None = None
     ) -> Chain[tuple[BufferKey[Any], ...]]: ...
-    def then_access(self, buffers: Any) -> Chain[Any]:
+    def then_access(self, buffers: Any, *, name: str | None = None) -> Chain[Any]:
         """Replace every message with keys to `buffers` (see `with_access`)."""
-        return self._access(buffers, False, "chain.then_access()")
+        return self._access(buffers, False, "chain.then_access()", name)
 
     def then_gate_open(self, buffers: Any) -> Chain[T_co]:
         """Open the gates of `buffers`, then pass the message on unchanged (S7.3)."""

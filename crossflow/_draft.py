@@ -407,38 +407,42 @@ class Draft:
 
     # ------------------------------------------------------------------ other operations
 
-    def add_filter(self, mode: FilterMode, fn: Callable[[Any], Any] | None = None) -> int:
-        return self.add("filter", None, ["out"], FilterSettings(mode, fn))
+    def add_filter(
+        self, mode: FilterMode, fn: Callable[[Any], Any] | None = None, name: str | None = None
+    ) -> int:
+        return self.add("filter", name, ["out"], FilterSettings(mode, fn))
 
-    def add_cancel(self, quiet: bool) -> int:
-        return self.add("cancel", None, [], CancelSettings(quiet))
+    def add_cancel(self, quiet: bool, name: str | None = None) -> int:
+        return self.add("cancel", name, [], CancelSettings(quiet))
 
-    def add_fork_clone(self, branches: int, original: int = 0) -> int:
+    def add_fork_clone(self, branches: int, original: int = 0, name: str | None = None) -> int:
         """A fork of `branches` numbered outputs; `original` gets the message itself."""
         return self.add(
-            "fork_clone", None, [str(i) for i in range(branches)], ForkCloneSettings(original)
+            "fork_clone", name, [str(i) for i in range(branches)], ForkCloneSettings(original)
         )
 
-    def add_unzip(self, size: int) -> int:
-        return self.add("unzip", None, [str(i) for i in range(size)])
+    def add_unzip(self, size: int, name: str | None = None) -> int:
+        return self.add("unzip", name, [str(i) for i in range(size)])
 
-    def add_fork_result(self) -> int:
-        return self.add("fork_result", None, ["ok", "err"])
+    def add_fork_result(self, name: str | None = None) -> int:
+        return self.add("fork_result", name, ["ok", "err"])
 
-    def add_fork_option(self) -> int:
-        return self.add("fork_option", None, ["some", "none"])
+    def add_fork_option(self, name: str | None = None) -> int:
+        return self.add("fork_option", name, ["some", "none"])
 
-    def add_spread(self) -> int:
-        return self.add("spread", None, ["out"])
+    def add_spread(self, name: str | None = None) -> int:
+        return self.add("spread", name, ["out"])
 
     def add_delay(self, seconds: float, name: str | None) -> int:
         return self.add("delay", name, ["out"], DelaySettings(float(seconds)))
 
-    def add_collect(self, min: int, max: int | None, where: str) -> int:
+    def add_collect(self, min: int, max: int | None, where: str, name: str | None = None) -> int:
         check_min_max(min, max, where)
-        return self.add("collect", None, ["out"], CollectSettings(min, max))
+        return self.add("collect", name, ["out"], CollectSettings(min, max))
 
-    def add_split(self, keys: object, sequence: object, where: str) -> SplitOutputs:
+    def add_split(
+        self, keys: object, sequence: object, where: str, name: str | None = None
+    ) -> SplitOutputs:
         self.check_open()
         key_tuple = check_split_keys(keys, where)
         if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
@@ -448,7 +452,7 @@ class Draft:
             + [f"seq:{i}" for i in range(sequence)]
             + ["remaining"]
         )
-        index = self.add("split", None, ports, SplitSettings(key_tuple, sequence))
+        index = self.add("split", name, ports, SplitSettings(key_tuple, sequence))
         return SplitOutputs(self, index, key_tuple, sequence)
 
     # ------------------------------------------------------------------ buffers
@@ -542,27 +546,33 @@ class Draft:
             "listen", name or "listen", ["out"], AccessSettings(self._names(ops), shape, keys)
         )
 
-    def add_access(self, buffers: object, with_message: bool, where: str) -> int:
+    def add_access(
+        self, buffers: object, with_message: bool, where: str, name: str | None = None
+    ) -> int:
         shape, keys, ops, _ = self.buffer_set(buffers, where)
         settings = AccessSettings(self._names(ops), shape, keys, with_message)
-        return self.add("access", "access", ["out"], settings)
+        return self.add("access", name or "access", ["out"], settings)
 
-    def add_push(self, buffer: object, where: str) -> int:
+    def add_push(self, buffer: object, where: str, name: str | None = None) -> int:
         self.check_open()
         op, _ = self.buffer_op(buffer, where, False)
-        return self.add("push", None, ["out"], PushSettings(self.ops[op].name))
+        return self.add("push", name, ["out"], PushSettings(self.ops[op].name))
 
-    def add_gate(self, buffers: object, open: bool, where: str) -> Node[Any, Any]:
+    def add_gate(
+        self, buffers: object, open: bool, where: str, name: str | None = None
+    ) -> Node[Any, Any]:
         _shape, _keys, ops, _ = self.buffer_set(buffers, where)
         index = self.add(
             "gate",
-            "gate_open" if open else "gate_close",
+            name or ("gate_open" if open else "gate_close"),
             ["out"],
             GateSettings(self._names(ops), open),
         )
         return self.single(index)
 
-    def add_trim(self, branches: Sequence[TrimBranch], where: str) -> Node[Any, Any]:
+    def add_trim(
+        self, branches: Sequence[TrimBranch], where: str, name: str | None = None
+    ) -> Node[Any, Any]:
         if not branches:
             raise BuildError(f"{where} needs at least one cf.TrimBranch")
         spans: list[TrimBranchSettings] = []
@@ -575,7 +585,7 @@ class Draft:
             a = self._point(branch.start)
             b = self._point(branch.end) if branch.how == "between" else None
             spans.append(TrimBranchSettings(branch.how, a, b))  # type: ignore[arg-type]
-        index = self.add("trim", "trim", ["out"], TrimSettings(tuple(spans)))
+        index = self.add("trim", name or "trim", ["out"], TrimSettings(tuple(spans)))
         return self.single(index)
 
     def _point(self, point: object) -> str:
