@@ -2,11 +2,12 @@
 
 Each frame (the workflow, a nested scope, a cleanup workflow: see `_frames`) is laid out
 on its own, innermost first, with the layered layout of `_layered`: a nested scope is one
-big box of its parent's layout, with its own picture inside. Cleanup workflows sit in a
-row under the body of their scope, in dashed boxes whose title says when they run and
-which buffers they get keys to. An edge is laid out in the frame of its connection,
-so it never leaves that frame, and since no edge crosses a box, none crosses the box of
-a scope it does not belong to.
+big box of its parent's layout, with its own picture inside. Cleanup workflows are dashed
+boxes whose title says when they run and which buffers they get keys to: one that gets
+keys is laid out with the body of its scope, a "keys" edge leading to it from each of
+those buffers (as in Mermaid and DOT); the others sit in a row under the body. An edge
+is laid out in the frame of its connection, so it never leaves that frame, and since no
+edge crosses a box, none crosses the box of a scope it does not belong to.
 
 A run overlay (`Overlay`) adds lines and a state to operations and frames; the layout
 makes room for them.
@@ -196,9 +197,27 @@ def lay_out(frames: Frames, overlay: Overlay | None = None) -> Layout:
         ops = graph.operations
         index = {id(op): i for i, op in enumerate(ops)}
         children = {id(child.op): child for child in frame.children if child.op is not None}
+        # a cleanup workflow that gets keys to buffers of this frame is laid out with its
+        # body, under those buffers, with a "keys" edge from each; the others sit in a row
+        # under the body
+        keyed: list[Frame] = []
+        cleanup_children: list[Frame] = []
+        connections = list(graph.connections)
+        for sub in frame.children:
+            if sub.cleanup is None:
+                continue
+            buffers = [graph[b] for b in sub.cleanup.buffers if b in graph]
+            if not buffers:
+                cleanup_children.append(sub)
+                continue
+            keyed.append(sub)
+            index[id(sub.graph.start)] = len(ops) + len(keyed) - 1
+            for buffer in buffers:
+                connections.append(Connection(buffer, "keys", sub.graph.start, "buffer"))
+        total = len(ops) + len(keyed)
         labels: list[str | None] = []
         edges: list[Edge] = []
-        for c in graph.connections:
+        for c in connections:
             label = _labels.port_label(c)
             labels.append(label)
             source = c.source
@@ -216,9 +235,9 @@ def lay_out(frames: Frames, overlay: Overlay | None = None) -> Layout:
                     weight=1.0 if c.kind == "message" else 0.5,
                 )
             )
-        exits = [0] * len(ops)
-        widest = [0.0] * len(ops)
-        entries = [0] * len(ops)
+        exits = [0] * total
+        widest = [0.0] * total
+        entries = [0] * total
         for e in edges:
             exits[e.source] += 1
             widest[e.source] = max(widest[e.source], e.label_width)
@@ -242,13 +261,13 @@ def lay_out(frames: Frames, overlay: Overlay | None = None) -> Layout:
             box = Box(frames.node(frame, op), frame, op, lines, mark, w, h)
             sizes.append((w, h))
             local.append(box)
+        sizes.extend((frame_boxes[k.ident].w, frame_boxes[k.ident].h) for k in keyed)
         placed = layout(sizes, edges, first=0)
 
         header_w = max(
             text_width(t, NAME_SIZE if r == "name" else SMALL_SIZE) for t, r in fbox.lines
         )
         fbox.header = 10.0 + NAME_LINE + SMALL_LINE * (len(fbox.lines) - 1) + 4.0
-        cleanup_children = [c for c in frame.children if c.cleanup is not None]
         row_w = sum(frame_boxes[c.ident].w for c in cleanup_children)
         row_w += 16.0 * max(len(cleanup_children) - 1, 0)
         row_h = max((frame_boxes[c.ident].h for c in cleanup_children), default=0.0)
@@ -269,19 +288,29 @@ def lay_out(frames: Frames, overlay: Overlay | None = None) -> Layout:
             else:
                 drawn.x, drawn.y = x, y
                 boxes.append(drawn)
+        for k, sub in enumerate(keyed, start=len(ops)):
+            placements.append((sub, placed.xs[k] + body_x, placed.ys[k] + body_y))
         row_x = PAD + (inner_w - row_w) / 2
         row_y = body_y + placed.height + 18.0
         for cleanup in cleanup_children:
             placements.append((cleanup, row_x, row_y))
             row_x += frame_boxes[cleanup.ident].w + 16.0
         arrows: list[Arrow] = []
-        for c, route, label in zip(graph.connections, placed.routes, labels, strict=True):
+        keys_to = {id(sub.graph.start): sub for sub in keyed}
+        for c, route, label in zip(connections, placed.routes, labels, strict=True):
             route.translate(body_x, body_y)
-            travelled = overlay.travelled(frame, c) if overlay is not None else None
+            keys_to_cleanup = keys_to.get(id(c.target)) if c.port == "keys" else None
+            if keys_to_cleanup is not None:
+                # the keys are handed over only if the cleanup workflow runs
+                mark = frame_boxes[keys_to_cleanup.ident].mark
+                travelled = False if mark is not None and mark.status == "unreached" else None
+                target = keys_to_cleanup.ident
+            else:
+                travelled = overlay.travelled(frame, c) if overlay is not None else None
+                target = _ident(frames, frame, c.target)
             arrows.append(
-                Arrow(frame, c, route, _ident(frames, frame, c.source),
-                      _ident(frames, frame, c.target), label, travelled)
-            )  # fmt: skip
+                Arrow(frame, c, route, _ident(frames, frame, c.source), target, label, travelled)
+            )
         boxes_of[frame.ident] = boxes
         arrows_of[frame.ident] = arrows
         children_at[frame.ident] = placements

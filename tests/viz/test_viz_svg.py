@@ -4,6 +4,7 @@ apart from messages, cleanup workflows with their trigger."""
 
 from __future__ import annotations
 
+import re
 import typing
 
 import pytest
@@ -19,7 +20,8 @@ KINDS = typing.get_args(cf.OperationKind)
 
 def test_the_every_kind_picture_is_well_formed_svg() -> None:
     """API §8: `to_svg()` is an SVG document that parses as XML, with a box per operation
-    (or per scope), an edge per connection, and no script."""
+    (or per scope), an edge per connection and per buffer a cleanup workflow gets keys
+    to, and no script."""
     root = check_svg(EVERY_KIND.to_svg())
     groups = [g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "cf-box"]
     frames = [r for r in root.iter(f"{SVG_NS}rect") if r.get("class") == "cf-frame"]
@@ -29,7 +31,61 @@ def test_the_every_kind_picture_is_well_formed_svg() -> None:
     assert len(groups) == len(operations) - len(scopes)
     cleanups = sum(len(g.cleanups) for _, g in EVERY_KIND.graph.walk())
     assert len(frames) == 1 + len(scopes) + cleanups
-    assert len(edges) == sum(len(g.connections) for _, g in EVERY_KIND.graph.walk())
+    keys = sum(len(c.buffers) for _, g in EVERY_KIND.graph.walk() for c in g.cleanups)
+    assert len(edges) == sum(len(g.connections) for _, g in EVERY_KIND.graph.walk()) + keys
+
+
+def keyed_cleanups(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+    """Two buffers whose keys go to a cleanup workflow, a third to another; a nested
+    scope with a keyed cleanup of its own; a cleanup with no keys."""
+    a: cf.Buffer[int] = builder.create_buffer(cf.BufferSettings.keep_all(), name="a")
+    b: cf.Buffer[int] = builder.create_buffer(cf.BufferSettings.keep_all(), name="b")
+    c: cf.Buffer[int] = builder.create_buffer(cf.BufferSettings.keep_all(), name="c")
+
+    def inner(s: cf.Scope[int, int], bb: cf.Builder) -> None:
+        kept: cf.Buffer[int] = bb.create_buffer(cf.BufferSettings.keep_all(), name="kept")
+        bb.chain(s.start).fork_clone(
+            lambda ch: ch.connect(kept), lambda ch: ch.connect(s.terminate)
+        )
+        bb.on_cancel(kept, lambda s2, b2: b2.chain(s2.start).connect(s2.terminate))
+
+    builder.chain(scope.start).fork_clone(
+        lambda ch: ch.connect(a),
+        lambda ch: ch.connect(b),
+        lambda ch: ch.connect(c),
+        lambda ch: ch.then_scope(inner, name="inner").connect(scope.terminate),
+    )
+    builder.on_cleanup((a, b), lambda s2, b2: b2.chain(s2.start).connect(s2.terminate))
+    builder.on_cancel(c, lambda s2, b2: b2.chain(s2.start).connect(s2.terminate))
+    builder.on_terminate((), lambda s2, b2: b2.chain(s2.start).connect(s2.terminate))
+
+
+def test_keys_edges_lead_to_cleanup_workflows_in_every_form() -> None:
+    """API §8: a cleanup workflow that gets keys to buffers has a dashed "keys" edge from
+    each of them in the SVG, as in Mermaid and DOT: the same edges in all three, none
+    crossing a box; a cleanup without keys has none."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cf.UnreachableWarning)
+        wf = cf.Workflow.build(keyed_cleanups, name="keyed")
+    root = check_svg(wf.to_svg())
+    svg = {
+        (p.get("data-source"), p.get("data-target"))
+        for p in root.iter(f"{SVG_NS}path")
+        if p.get("class") == "cf-edge" and p.get("data-kind") == "buffer"
+        and (p.get("data-target") or "").startswith("s")
+    }  # fmt: skip
+    mermaid = set(re.findall(r'^    (\S+) -\.->\|"keys"\| (\S+)$', wf.to_mermaid(), re.M))
+    dot = set(re.findall(r'^    "([^"]+)" -> "[^"]+" \[lhead="cluster_([^"]+)", label="keys"',
+                         wf.to_dot(), re.M))  # fmt: skip
+    assert len(mermaid) == 4
+    assert svg == mermaid == dot
+    layout = layout_of(wf)
+    keys = [a for a in layout.arrows if a.connection.port == "keys"]
+    assert len(keys) == 4 and all(a.label == "keys" and a.kind == "buffer" for a in keys)
+    assert crossings(layout) == []
+    assert overlaps(layout) == []
 
 
 @pytest.mark.parametrize("kind", KINDS)
