@@ -1,8 +1,9 @@
 """`cf.Progress`: how far a run has got, as a progress display reads it (API §8).
 
 A `Progress` is a frozen snapshot worked out from the run's events alone: per operation,
-how many activations started, finished and failed and how many messages it disposed
-of; for the run, its state, how long it has run and how many sessions it opened. Get
+how many activations started, finished, failed and were cancelled and how many messages
+it disposed of; for the run, its state, how long it has run and how many sessions it
+opened. Get
 one from a running or finished session with `session.progress()`, or from any event
 log with `Progress.from_events(events)`; feed your own progress bar or logger from
 `session.watch(...)` or `on_event=...`.
@@ -23,6 +24,7 @@ from .._causes import Cancellation
 from .._state import SessionState
 from .._text import seconds_text
 from ..events import (
+    AttemptFailed,
     Cancelled,
     CleanupStarted,
     Disposed,
@@ -30,7 +32,10 @@ from ..events import (
     OperationFinished,
     OperationStarted,
     SessionStarted,
+    TaskAbandoned,
+    TaskCancelled,
     Terminated,
+    TimerCancelled,
 )
 from ._bundle import PLAIN, bundle
 from ._html import escape
@@ -41,6 +46,74 @@ _LABEL = re.compile(r"\[\d+\]$")
 def scope_of(path: tuple[str, ...]) -> tuple[str, ...]:
     """A session's path without session numbers: ("pie", "bake[2]") -> ("pie", "bake")."""
     return tuple(_LABEL.sub("", label) for label in path)
+
+
+STOPPED = (TaskCancelled, TaskAbandoned, TimerCancelled)
+"""The events that end an activation without it finishing: it was cancelled, or left
+to run on in the background (policy `ABANDON`)."""
+
+ACTIVITY = (
+    OperationStarted, OperationFinished, AttemptFailed, TaskCancelled, TaskAbandoned,
+    TimerCancelled,
+)  # fmt: skip
+"""The events that `Counts` reads about the activations of an operation."""
+
+
+class Counts:
+    """The activations of one operation, counted from its events (for `Progress` and the
+    picture of a run).
+
+    The events do not say which activation they are about, so the counts follow these
+    rules, which keep `running` between 0 and `started`:
+
+    * an attempt that failed and is tried again (`AttemptFailed`) leaves its activation
+      running: the next `OperationStarted` of the operation is that activation's next
+      attempt, not a new activation;
+    * a cancellation (`TaskCancelled`, `TimerCancelled`) or an abandoned task
+      (`TaskAbandoned`) counts only while an activation is running: an activation still
+      waiting for a `max_concurrency` slot never started, and is not counted;
+    * work that could not be interrupted (a thread) or was abandoned may still log its
+      `OperationFinished` after it was counted as cancelled: it then counts as finished
+      too, and `running` stays at 0 rather than going below.
+    """
+
+    __slots__ = ("cancelled", "failed", "finished", "started", "waiting")
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.finished = 0
+        self.failed = 0
+        self.cancelled = 0
+        self.waiting = 0  # running activations between two attempts
+
+    def __repr__(self) -> str:
+        return (
+            f"<Counts: {self.started} started, {self.finished} finished, "
+            f"{self.cancelled} cancelled>"
+        )
+
+    @property
+    def running(self) -> int:
+        """Activations started and neither finished nor cancelled."""
+        return max(self.started - self.finished - self.cancelled, 0)
+
+    def count(self, event: Event) -> None:
+        """Count `event`, an event about this operation's activations."""
+        if isinstance(event, OperationStarted):
+            if self.waiting:
+                self.waiting -= 1  # the next attempt of an activation already counted
+            else:
+                self.started += 1
+        elif isinstance(event, OperationFinished):
+            self.finished += 1
+            if event.error is not None:
+                self.failed += 1
+        elif isinstance(event, AttemptFailed):
+            if self.waiting < self.running:
+                self.waiting += 1
+        elif isinstance(event, STOPPED) and self.running:
+            self.cancelled += 1
+        self.waiting = min(self.waiting, self.running)
 
 
 @final
@@ -56,6 +129,10 @@ class OperationProgress:
         finished: activations that finished, failed ones included.
         failed: activations that raised.
         disposed: messages it disposed of (S3).
+        cancelled: activations stopped, or left running in the background, when their
+            session ended or a trim or a newer request cut them short (`TaskCancelled`,
+            `TimerCancelled`, `TaskAbandoned`). Work that cannot be interrupted (a
+            thread) may still finish afterwards: it then counts as finished too.
     """
 
     scope: tuple[str, ...]
@@ -64,11 +141,12 @@ class OperationProgress:
     finished: int = 0
     failed: int = 0
     disposed: int = 0
+    cancelled: int = 0
 
     @property
     def running(self) -> int:
-        """Activations started and not finished yet."""
-        return self.started - self.finished
+        """Activations started and neither finished nor cancelled; never below 0."""
+        return max(self.started - self.finished - self.cancelled, 0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
@@ -79,6 +157,8 @@ class OperationProgress:
             "finished": self.finished,
             "failed": self.failed,
             "disposed": self.disposed,
+            "cancelled": self.cancelled,
+            "running": self.running,
         }
 
 
@@ -98,6 +178,10 @@ class Progress:
     print(session.progress())   # pie TERMINATED after 3.2 ms: 4 started, 4 finished
     ```
 
+    An activation is running from its start until it finishes or is cancelled: once a
+    session has ended, nothing of it is counted as running, and what its cleanup stopped
+    or left in the background is counted as `cancelled`.
+
     Attributes:
         workflow: the workflow's name.
         state: the root session's state.
@@ -113,6 +197,9 @@ class Progress:
         operations: per operation that did anything, in the order they first did.
         current: the operation that started most recently, or None.
         cancellation: why the root session was cancelled, once it was.
+        cancelled: activations stopped, or left running in the background, when their
+            session ended (or a trim or a newer request cut them short); see
+            `OperationProgress.cancelled`.
     """
 
     workflow: str
@@ -129,11 +216,18 @@ class Progress:
     operations: tuple[OperationProgress, ...] = ()
     current: str | None = None
     cancellation: Cancellation | None = None
+    cancelled: int = 0
 
     @property
     def running(self) -> int:
-        """Activations started and not finished yet."""
-        return self.started - self.finished
+        """Activations started and neither finished nor cancelled; never below 0.
+
+        Counted per operation when the snapshot has its operations, so a late finish
+        of cancelled work at one operation hides nothing running at another.
+        """
+        if self.operations:
+            return sum(op.running for op in self.operations)
+        return max(self.started - self.finished - self.cancelled, 0)
 
     @staticmethod
     def from_events(events: Iterable[Event], *, started_at: datetime | None = None) -> Progress:
@@ -152,6 +246,8 @@ class Progress:
         parts = [f"{self.started} started", f"{self.finished} finished"]
         if self.running:
             parts.append(f"{self.running} running")
+        if self.cancelled:
+            parts.append(f"{self.cancelled} cancelled")
         if self.failed:
             parts.append(f"{self.failed} failed")
         if self.disposed:
@@ -182,6 +278,7 @@ class Progress:
             "finished": self.finished,
             "failed": self.failed,
             "disposed": self.disposed,
+            "cancelled": self.cancelled,
             "running": self.running,
             "operations": [op.to_dict() for op in self.operations],
             "current": self.current,
@@ -189,23 +286,29 @@ class Progress:
         }
 
 
+class Entry(Counts):
+    """The counts of one operation for `Progress`: its activations and its disposals."""
+
+    __slots__ = ("disposed",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.disposed = 0
+
+
 class Tracker:
     """Counts what the events of a run say, one event at a time, for `Progress`."""
 
-    __slots__ = ("cancellation", "counts", "current", "disposed", "ended", "failed", "finished",
-                 "first", "last", "read", "sessions", "started", "state", "workflow")  # fmt: skip
+    __slots__ = ("cancellation", "counts", "current", "ended", "first", "last", "read",
+                 "sessions", "state", "workflow")  # fmt: skip
 
     def __init__(self) -> None:
         self.workflow = ""
         self.state = SessionState.RUNNING
-        self.counts: dict[tuple[tuple[str, ...], str], list[int]] = {}
+        self.counts: dict[tuple[tuple[str, ...], str], Entry] = {}
         self.read = 0
         self.sessions = 0
         self.ended = 0
-        self.started = 0
-        self.finished = 0
-        self.failed = 0
-        self.disposed = 0
         self.first: float | None = None
         self.last = 0.0
         self.current: str | None = None
@@ -214,11 +317,11 @@ class Tracker:
     def __repr__(self) -> str:
         return f"<Tracker of {self.workflow!r}: {self.read} events>"
 
-    def _entry(self, path: tuple[str, ...], name: str) -> list[int]:
+    def _entry(self, path: tuple[str, ...], name: str) -> Entry:
         key = (scope_of(path), name)
         entry = self.counts.get(key)
         if entry is None:
-            entry = self.counts[key] = [0, 0, 0, 0]
+            entry = self.counts[key] = Entry()
         return entry
 
     def feed(self, events: Iterable[Event]) -> None:
@@ -233,21 +336,12 @@ class Tracker:
             self.workflow = event.path[0] if event.path else ""
         self.last = event.time
         root = len(event.path) == 1
-        if isinstance(event, OperationStarted):
-            self._entry(event.path, event.operation)[0] += 1
-            self.started += 1
-            self.current = event.operation
-        elif isinstance(event, OperationFinished):
-            entry = self._entry(event.path, event.operation)
-            entry[1] += 1
-            self.finished += 1
-            if event.error is not None:
-                entry[2] += 1
-                self.failed += 1
+        if isinstance(event, ACTIVITY):
+            self._entry(event.path, event.operation).count(event)
+            if isinstance(event, OperationStarted):
+                self.current = event.operation
         elif isinstance(event, Disposed):
-            count = event.disposal.count
-            self._entry(event.path, event.disposal.operation)[3] += count
-            self.disposed += count
+            self._entry(event.path, event.disposal.operation).disposed += event.disposal.count
         elif isinstance(event, SessionStarted):
             self.sessions += 1
         elif isinstance(event, Terminated):
@@ -273,7 +367,8 @@ class Tracker:
     ) -> Progress:
         """The `Progress` of everything counted so far."""
         operations = tuple(
-            OperationProgress(scope, name, *counts) for (scope, name), counts in self.counts.items()
+            OperationProgress(scope, name, c.started, c.finished, c.failed, c.disposed, c.cancelled)
+            for (scope, name), c in self.counts.items()
         )
         return Progress(
             workflow=workflow if workflow is not None else self.workflow,
@@ -283,13 +378,14 @@ class Tracker:
             events=self.read,
             sessions=self.sessions,
             sessions_ended=self.ended,
-            started=self.started,
-            finished=self.finished,
-            failed=self.failed,
-            disposed=self.disposed,
+            started=sum(op.started for op in operations),
+            finished=sum(op.finished for op in operations),
+            failed=sum(op.failed for op in operations),
+            disposed=sum(op.disposed for op in operations),
             operations=operations,
             current=self.current,
             cancellation=self.cancellation,
+            cancelled=sum(op.cancelled for op in operations),
         )
 
 
@@ -306,7 +402,8 @@ def progress_html(progress: Progress) -> str:
         f"<p>{escape(str(progress))}</p>",
         '<table style="border-collapse:collapse;font-family:monospace;font-size:12px">',
         f"<thead><tr><th {left}>operation</th><th {cell}>started</th><th {cell}>finished</th>"
-        f"<th {cell}>running</th><th {cell}>failed</th><th {cell}>disposed</th></tr></thead>"
+        f"<th {cell}>running</th><th {cell}>cancelled</th><th {cell}>failed</th>"
+        f"<th {cell}>disposed</th></tr></thead>"
         "<tbody>",
     ]
     for op in progress.operations[:200]:
@@ -314,7 +411,8 @@ def progress_html(progress: Progress) -> str:
         rows.append(
             f"<tr><td {left}>{escape(where)}</td><td {cell}>{op.started}</td>"
             f"<td {cell}>{op.finished}</td><td {cell}>{op.running}</td>"
-            f"<td {cell}>{op.failed}</td><td {cell}>{op.disposed}</td></tr>"
+            f"<td {cell}>{op.cancelled}</td><td {cell}>{op.failed}</td>"
+            f"<td {cell}>{op.disposed}</td></tr>"
         )
     rows.append("</tbody></table>")
     return "\n".join(rows)

@@ -2,7 +2,8 @@
 
 The timeline has one lane per session (the root first, then nested sessions and
 cleanup workflows in the order they started), a bar per activation from its start to
-its end (red when it raised), an amber tick per disposal, and the session's end in
+its end (red when it raised, grey when it was cancelled; a failed attempt that is tried
+again is a red bar of its own), an amber tick per disposal, and the session's end in
 green (terminated) or red (cancelled). Time runs left to right from the run's start.
 Both forms are bounded: a log of any size draws its first lanes and activations and
 says how much it left out.
@@ -13,13 +14,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..events import (
+    AttemptFailed,
     Cancelled,
     Disposed,
     Event,
     OperationFinished,
     OperationStarted,
     SessionStarted,
+    TaskAbandoned,
+    TaskCancelled,
     Terminated,
+    TimerCancelled,
 )
 from . import _mermaid
 from ._labels import clip, safe_text
@@ -28,6 +33,7 @@ from ._layered import _n
 LANES = 40
 BARS = 2000
 NOTES = 150
+STOPPED_EVENTS = TaskCancelled | TaskAbandoned | TimerCancelled
 
 
 def svg(events: Sequence[Event]) -> str:
@@ -79,17 +85,25 @@ def svg(events: Sequence[Event]) -> str:
         y = 30 + lane * lane_h
         if isinstance(event, OperationStarted):
             open_.setdefault((event.path, event.operation), []).append(event.time)
-        elif isinstance(event, OperationFinished):
+        elif isinstance(event, OperationFinished | AttemptFailed | STOPPED_EVENTS):
             starts = open_.get((event.path, event.operation))
+            if not starts and not isinstance(event, OperationFinished):
+                continue  # a cancelled activation that never started: nothing to draw
             began = starts.pop(0) if starts else event.time
             if bars < BARS:
                 bars += 1
-                colour = "#b3261e" if event.error is not None else "#3a78b5"
+                if isinstance(event, OperationFinished):
+                    raised = event.error is not None
+                    colour, what = ("#b3261e" if raised else "#3a78b5"), ""
+                elif isinstance(event, AttemptFailed):
+                    colour, what = "#b3261e", f" (attempt {event.attempt} failed)"
+                else:
+                    colour, what = "#8a939c", " (cancelled)"
                 x0, x1 = x(began), x(event.time)
                 out.append(
                     f'<rect x="{_n(x0)}" y="{_n(y + 4)}" width="{_n(max(x1 - x0, 2))}" '
                     f'height="11" rx="2" fill="{colour}" fill-opacity="0.75">'
-                    f"<title>{escape(safe_text(event.operation))}</title></rect>"
+                    f"<title>{escape(safe_text(event.operation) + what)}</title></rect>"
                 )
         elif isinstance(event, Disposed):
             out.append(
@@ -110,8 +124,8 @@ def svg(events: Sequence[Event]) -> str:
         note += f"; the first {len(lanes)} sessions are drawn"
     out.append(
         f'<text x="6" y="{_n(height - 8)}" font-size="10" fill="{MUTED}">{escape(note)}: '
-        "bars are activations (red: raised), amber ticks disposals, dots session starts and "
-        "ends</text>"
+        "bars are activations (red: raised, grey: cancelled), amber ticks disposals, dots "
+        "session starts and ends</text>"
     )
     out.append("</svg>")
     return "\n".join(out) + "\n"

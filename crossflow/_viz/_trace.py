@@ -41,13 +41,13 @@ from ..events import (
     Disposed,
     Event,
     OperationFinished,
-    OperationStarted,
     SessionStarted,
     Terminated,
 )
 from ._frames import Frame, Frames, Key
 from ._labels import clip, safe_text
 from ._layout import Mark, Status
+from ._progress import ACTIVITY, Counts
 
 NUMBERED = 9  # disposals numbered on the picture; the caption says how many more
 SHOWN = 3  # causes listed per operation in its tooltip
@@ -55,16 +55,14 @@ SHOWN = 3  # causes listed per operation in its tooltip
 _LABEL = re.compile(r"^(.*)\[(\d+)\]$")
 
 
-class OpStats:
-    """What happened at one operation, over every session of its scope."""
+class OpStats(Counts):
+    """What happened at one operation, over every session of its scope: its activations
+    (counted as `Counts` says), and more."""
 
-    __slots__ = ("disposals", "errors", "failed", "finished", "numbers", "origin", "sessions",
-                 "started")  # fmt: skip
+    __slots__ = ("disposals", "errors", "numbers", "origin", "sessions")
 
     def __init__(self) -> None:
-        self.started = 0
-        self.finished = 0
-        self.failed = 0
+        super().__init__()
         self.sessions = 0  # child sessions it opened (nested scopes, workflow nodes)
         self.disposals: dict[str, int] = {}  # why -> how many times
         self.errors: list[str] = []
@@ -144,17 +142,13 @@ class Trace:
                     root_path = path
                 continue
             key = paths.get(path)
-            if isinstance(event, OperationStarted):
-                if key is not None:
-                    self._op(key, event.operation).started += 1
-            elif isinstance(event, OperationFinished):
+            if isinstance(event, ACTIVITY):
                 if key is not None:
                     stats = self._op(key, event.operation)
-                    stats.finished += 1
-                    if event.error is not None:
-                        stats.failed += 1
-                        if len(stats.errors) < SHOWN:
-                            stats.errors.append(describe_error(event.error, None))
+                    stats.count(event)
+                    failure = event.error if isinstance(event, OperationFinished) else None
+                    if failure is not None and len(stats.errors) < SHOWN:
+                        stats.errors.append(describe_error(failure, None))
             elif isinstance(event, Disposed):
                 if key is not None:
                     disposal = event.disposal
@@ -336,7 +330,7 @@ class Trace:
                 result = "failed"
             elif s is not None and s.origin:
                 result = "origin"
-            elif s is not None and s.started > s.finished and not self.ended:
+            elif s is not None and s.running and not self.ended:
                 result = "running"
             elif s is not None and s.disposals:
                 result = "disposed"
@@ -362,16 +356,22 @@ class Trace:
         tooltip: list[str] = []
         if s is not None:
             if s.started:
-                running = s.started - s.finished
-                text = (
-                    f"ran {_times(s.finished)}" if not running else f"started {_times(s.started)}"
-                )
-                if running and not self.ended:
-                    text += f", {running} running"
+                running = s.running
+                if running or s.cancelled:
+                    text = f"started {_times(s.started)}"
+                    if s.cancelled:
+                        text += f", cancelled {_times(s.cancelled)}"
+                    if running and not self.ended:
+                        text += f", {running} running"
+                else:
+                    text = f"ran {_times(s.finished)}"
                 if s.failed:
                     text += f", {s.failed} failed"
                 lines.append(text)
-                tooltip.append(f"started {s.started}, finished {s.finished}, failed {s.failed}")
+                told = f"started {s.started}, finished {s.finished}, failed {s.failed}"
+                if s.cancelled:
+                    told += f", cancelled {s.cancelled}"
+                tooltip.append(told)
             if s.sessions:
                 lines.append(f"{s.sessions} session{'s' if s.sessions != 1 else ''}")
                 tooltip.append(f"opened {s.sessions} child session(s)")
