@@ -8,7 +8,8 @@ Cancellations nest: a child session's cancellation is a `ScopeCancelled` disposa
 parent, which may be cancelled as `Unreachable` in turn, through any number of levels.
 `str()` and `repr()` therefore summarise (the first few disposals, a count of the rest, and
 the innermost cause of a deep chain), while `to_dict()` keeps everything; none of them
-recurse once per level, so no depth of nesting can exhaust the stack.
+recurse once per level, so no depth of nesting can exhaust the stack. (JSON encoders do
+recurse: `Cancellation.to_dict(flat=True)` is the form of bounded depth for them.)
 """
 
 from __future__ import annotations
@@ -402,8 +403,22 @@ class Cancellation:
     def __repr__(self) -> str:
         return _represent(self, 0)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _deep_dict(self)
+    def to_dict(self, *, flat: bool = False) -> dict[str, Any]:
+        """JSON-ready data: `{"cause": ..., "while_cancelling": [...]}`, everything kept.
+
+        It is built without recursion, so a cancellation nested to any depth converts.
+        Nested, the data is as deep as the cancellation, and JSON encoders and decoders
+        have depth limits of their own: Python's `json` gives up at about 200 nested
+        sessions (`RecursionError`). With `flat=True` the depth is bounded, whatever
+        the nesting: `{"cancellations": [...]}` lists this cancellation first, then
+        every cancellation nested in it (each once, outermost first), and a nested
+        cancellation (the `cancellation` of a `ScopeCancelled`, an entry of
+        `while_cancelling`) is its index in that list rather than its data.
+
+        Args:
+            flat: give the bounded form, with nested cancellations as indexes.
+        """
+        return _flat_dict(self) if flat else _deep_dict(self)
 
     def root_cause(self) -> CancellationCause:
         """The innermost cause: follows `ScopeCancelled` disposals down nested sessions.
@@ -528,6 +543,46 @@ def _deep_dict(root: object) -> dict[str, Any]:
             continue
         done[id(obj)] = _shallow_dict(obj, done)
     return done[id(root)]
+
+
+def _flat_dict(root: Cancellation) -> dict[str, Any]:
+    """`to_dict(flat=True)`: every cancellation once, nested ones as indexes."""
+    index: dict[int, int] = {id(root): 0}
+    order = [root]
+
+    def ref(cancellation: Cancellation) -> int:
+        found = index.get(id(cancellation))
+        if found is None:
+            found = index[id(cancellation)] = len(order)
+            order.append(cancellation)
+        return found
+
+    def disposal(d: Disposal) -> dict[str, Any]:
+        cause = d.cause
+        data = (
+            {"kind": "ScopeCancelled", "cancellation": ref(cause.cancellation)}
+            if isinstance(cause, ScopeCancelled)
+            else cause.to_dict()
+        )
+        return {"operation": d.operation, "cause": data, "count": d.count}
+
+    out: list[dict[str, Any]] = []
+    for cancellation in order:  # grows as nested cancellations are met
+        cause = cancellation.cause
+        data = (
+            {
+                "kind": "Unreachable",
+                "scope": cause.scope,
+                "disposals": [disposal(d) for d in cause.disposals],
+                "omitted": cause.omitted,
+            }
+            if isinstance(cause, Unreachable)
+            else cause.to_dict()
+        )
+        out.append(
+            {"cause": data, "while_cancelling": [ref(c) for c in cancellation.while_cancelling]}
+        )
+    return {"cancellations": out}
 
 
 def _children(obj: object) -> tuple[object, ...]:

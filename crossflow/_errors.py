@@ -21,8 +21,9 @@ backend's own cancellation exception travel untouched.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Container, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._display import renderer
 
@@ -128,6 +129,14 @@ class WorkflowCancelled(CrossflowError):
             what happened can be drawn over it; None when raised by hand.
         started_at: the wall-clock time (UTC) the run started, when known (also
             `events.started_at`).
+
+    It pickles, so it can cross to another process (`ProcessPoolExecutor`,
+    `multiprocessing`), keeping what can cross: the cancellation, the start, and the
+    events. The graph cannot (it is left out: the copy has `graph=None`, and draws its
+    cancellation and events but not the picture of the run). An exception held in the
+    cancellation or the events that does not pickle itself is replaced by an
+    `ErrorCopy` with its type's name and message; an event that still does not pickle
+    is left out. As for every exception, `__cause__` and the traceback stay behind.
     """
 
     def __init__(
@@ -147,6 +156,24 @@ class WorkflowCancelled(CrossflowError):
         self.graph = graph
         self.started_at = started_at
 
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        """What pickles of it: everything but the graph (see the class)."""
+        cancellation, events = _portable(self.cancellation, self.events, protocol)
+        extra = {k: v for k, v in self.__dict__.items() if k not in _OWN and _pickles(v, protocol)}
+        return (
+            _unpickle,
+            (type(self), self.args, cancellation, events, self.started_at, extra),
+        )
+
+    def __copy__(self) -> WorkflowCancelled:
+        """A shallow copy, graph included (a copy does not leave the process)."""
+        extra = {k: v for k, v in self.__dict__.items() if k not in _OWN}
+        error = _unpickle(
+            type(self), self.args, self.cancellation, self.events, self.started_at, extra
+        )
+        error.graph = self.graph
+        return error
+
     # ------------------------------------------------------------------ pictures (API §8)
 
     def to_svg(self) -> str:
@@ -160,7 +187,8 @@ class WorkflowCancelled(CrossflowError):
         if self.graph is None:
             raise CrossflowError(
                 "this WorkflowCancelled carries no graph to draw (it was not raised by a "
-                "run); draw the workflow with workflow.to_svg() instead"
+                "run, or it was pickled, which leaves the graph behind); draw the workflow "
+                "with workflow.to_svg() instead"
             )
         svg: str = renderer("run_svg")(
             self.graph, self.events if self.events else None, "CANCELLED"
@@ -187,6 +215,130 @@ class WorkflowCancelled(CrossflowError):
             exclude=exclude,
         )
         return bundle
+
+
+class ErrorCopy(CrossflowError):
+    """Stands in for an exception that could not be pickled, in a pickled
+    `WorkflowCancelled`: the type's name and the message of the original.
+
+    Attributes:
+        type_name: the qualified name of the original exception's class.
+        message: its `str()`.
+    """
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(type_name, message)
+        self.type_name = type_name
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.type_name}: {self.message}" if self.message else self.type_name
+
+    @staticmethod
+    def of(error: BaseException) -> ErrorCopy:
+        """The copy of `error`."""
+        from ._text import safe_str
+
+        name = getattr(type(error), "__qualname__", "object")
+        return ErrorCopy(name if isinstance(name, str) else "object", safe_str(error, None))
+
+
+# ----------------------------------------------------------------------- pickling
+
+
+_OWN = frozenset({"cancellation", "events", "graph", "started_at"})
+
+
+def _pickles(value: object, protocol: Any) -> bool:
+    try:
+        pickle.dumps(value, protocol)
+    except Exception:
+        return False
+    return True
+
+
+def _unpickle(
+    cls: type[WorkflowCancelled],
+    args: tuple[Any, ...],
+    cancellation: Cancellation,
+    events: EventLog,
+    started_at: datetime | None,
+    extra: dict[str, Any],
+) -> WorkflowCancelled:
+    """A `WorkflowCancelled` back from its pickle (without running a subclass's
+    `__init__`, whatever its signature)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(extra)
+    error.cancellation = cancellation
+    error.events = events
+    error.graph = None
+    error.started_at = started_at
+    return error
+
+
+def _portable(
+    cancellation: Cancellation, events: EventLog, protocol: Any
+) -> tuple[Cancellation, EventLog]:
+    """The cancellation and the events of a `WorkflowCancelled`, made to pickle: as they
+    are when they do, else with `ErrorCopy`s for the exceptions that do not, and without
+    the events that still do not."""
+    if _pickles((cancellation, events), protocol):
+        return cancellation, events
+    import attrs
+
+    from ._eventlog import EventLog
+
+    copies: dict[int, object] = {}
+    cancellation = _portable_value(cancellation, protocol, copies)
+    kept: list[Event] = []
+    for event in events:
+        if not _pickles(event, protocol):
+            changes = {
+                field.name: _portable_value(getattr(event, field.name), protocol, copies)
+                for field in attrs.fields(type(event))
+            }
+            event = attrs.evolve(event, **changes)
+            if not _pickles(event, protocol):
+                continue
+        kept.append(event)
+    return cancellation, EventLog(kept, events.started_at)
+
+
+def _portable_value(value: Any, protocol: Any, copies: dict[int, Any]) -> Any:
+    """`value` (an exception, or data of `_causes` that may hold one) with every exception
+    that does not pickle replaced by its `ErrorCopy`; built bottom-up without recursion."""
+    import attrs
+
+    from ._causes import Cancellation, Disposal, ScopeCancelled, ServiceFailed, Unreachable
+    from ._causes import _children as children
+
+    if isinstance(value, BaseException):
+        return value if _pickles(value, protocol) else ErrorCopy.of(value)
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        obj, ready = stack.pop()
+        key = id(obj)
+        if key in copies:
+            continue
+        if not ready:
+            stack.append((obj, True))
+            stack.extend((c, False) for c in children(obj) if id(c) not in copies)
+            continue
+        if isinstance(obj, ServiceFailed) and not _pickles(obj.error, protocol):
+            obj = attrs.evolve(obj, error=ErrorCopy.of(obj.error))
+        elif isinstance(obj, Cancellation):
+            obj = Cancellation(
+                copies[id(obj.cause)], tuple(copies[id(c)] for c in obj.while_cancelling)
+            )
+        elif isinstance(obj, Disposal):
+            obj = attrs.evolve(obj, cause=copies[id(obj.cause)])
+        elif isinstance(obj, ScopeCancelled):
+            obj = ScopeCancelled(copies[id(obj.cancellation)])
+        elif isinstance(obj, Unreachable):
+            obj = attrs.evolve(obj, disposals=tuple(copies[id(d)] for d in obj.disposals))
+        copies[key] = obj
+    return copies[id(value)]
 
 
 class UncopyableMessage(CrossflowError, TypeError):
