@@ -103,6 +103,18 @@ async def test_the_picture_says_an_activation_was_cancelled() -> None:
     assert any("started 1, finished 0, failed 0, cancelled 1" in t for t in texts), texts
 
 
+async def test_the_timeline_draws_cancelled_activations() -> None:
+    """API §8: in the timeline of a run's events, an activation that was cancelled is a
+    grey bar from its start to its cancellation, titled as cancelled."""
+    session = await cancelled_while_held(cf.CancellationPolicy.WAIT)
+    root = check_svg(session.events._repr_mimebundle_()["image/svg+xml"])
+    bars = [
+        r for r in root.iter(f"{SVG_NS}rect")
+        if "".join(t.text or "" for t in r.iter(f"{SVG_NS}title")) == "held (cancelled)"
+    ]  # fmt: skip
+    assert len(bars) == 1 and bars[0].get("fill") == "#8a939c"
+
+
 async def test_a_cancelled_delay_is_not_running() -> None:
     """API §8: a `delay` whose timer the session's cleanup cancelled (`TimerCancelled`)
     counts as cancelled."""
