@@ -7,8 +7,11 @@
     crossflow registry --registry pkg.module:attr
 
 Exit status: 0 the response was printed (or the diagram is sound); 1 the workflow was
-cancelled (its cause as JSON on stderr); 2 wrong usage; 3 the diagram has problems
-(each listed on stderr).
+cancelled (its cause as JSON on stderr); 2 wrong usage (also a diagram file that cannot
+be read); 3 the diagram has problems (each listed on stderr).
+
+Everything printed as JSON is valid JSON: numbers JSON has no form for (infinities and
+NaN) are written `null`, as crossflow writes them.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -30,12 +35,31 @@ class _UsageError(Exception):
     """Wrong usage: a bad argument, a registry that cannot be loaded."""
 
 
+def _finite(value: Any, depth: int = 0) -> Any:
+    """`value` with every infinity and NaN replaced by `None` (JSON has no such numbers;
+    crossflow writes them as `null`)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth > 200:
+        return value
+    if isinstance(value, dict):
+        return {k: _finite(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v, depth + 1) for v in value]
+    return value
+
+
+def json_text(value: Any, *, indent: int | None = None) -> str:
+    """`value` as valid JSON text: infinities and NaN as `null`, other objects as text."""
+    return json.dumps(_finite(value), indent=indent, allow_nan=False, default=str)
+
+
 def _write(stream: IO[str], text: str) -> None:
     stream.write(text if text.endswith("\n") else text + "\n")
     stream.flush()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="crossflow",
         description="Run, check and render crossflow JSON diagrams with Python node builders.",
@@ -79,7 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     render = commands.add_parser(
         "render",
         help="draw a diagram's workflow",
-        description="Draw the workflow a diagram builds.",
+        description="Draw the workflow a diagram builds. Without --registry, each node and "
+        "section is drawn as a stand-in named after its operation and its builder.",
     )
     render.add_argument("diagram", help="the diagram's JSON file")
     render.add_argument(
@@ -91,7 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument(
         "-o", "--output", metavar="FILE", help="write the picture to FILE instead of stdout"
     )
-    render.add_argument("--registry", help=registry_help)
+    render.add_argument(
+        "--registry", help=registry_help + "; without it, builders are drawn as stand-ins"
+    )
 
     describe = commands.add_parser(
         "registry",
@@ -99,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print a registry's metadata in crossflow's registry metadata format.",
     )
     describe.add_argument("--registry", required=True, help=registry_help)
-    return parser
+    return parser, {"run": run, "check": check, "render": render, "registry": describe}
 
 
 def load_registry(spec: str) -> Any:
@@ -158,7 +185,7 @@ def read_request(text: str) -> Any:
             raise _UsageError(f"cannot read the request file {str(path)!r}: {error}") from None
         source = str(path)
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as error:
         raise _UsageError(
             f"{source} is not JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
@@ -166,10 +193,47 @@ def read_request(text: str) -> Any:
         ) from None
 
 
+def _not_json(constant: str) -> Any:
+    raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
+
+
 def _load(path: str) -> Any:
+    """The diagram in the file at `path`; a file that cannot be read is wrong usage.
+
+    Raises:
+        DiagramError: the file is not a JSON diagram (problems, exit status 3).
+    """
     from crossflow.diagram import Diagram
 
-    return Diagram.from_file(path)
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise _UsageError(f"cannot read the diagram file {path!r}: {reason}") from None
+    return Diagram.from_json(data, name=file.stem)
+
+
+def _warned(
+    make: Callable[[], Any], source: str | None
+) -> tuple[Any, list[warnings.WarningMessage]]:
+    """`make()`, with the warnings it issues: unreachable scopes are printed on standard
+    error as `DIAGRAM: warning: ...` lines when `source` is given (else dropped); other
+    warnings are shown as usual."""
+    from crossflow import UnreachableWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = make()
+    for warning in caught:
+        if issubclass(warning.category, UnreachableWarning):
+            if source is not None:
+                _write(sys.stderr, f"{source}: warning: {warning.message}")
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return result, caught
 
 
 def _problems(problems: Sequence[Any], source: str) -> int:
@@ -187,7 +251,7 @@ class _EventLog:
         self.stream = stream
 
     def __call__(self, event: Any) -> None:
-        self.stream.write(json.dumps(event.to_dict(), default=str) + "\n")
+        self.stream.write(json_text(event.to_dict()) + "\n")
 
 
 def _progress(diagram: Any) -> Callable[[Any], None] | None:
@@ -218,7 +282,9 @@ def _run(args: argparse.Namespace) -> int:
             raise _UsageError("--backend trio needs the trio package: pip install trio") from None
     try:
         diagram = _load(args.diagram)
-        workflow = diagram.build(registry)
+        # an unreachable scope is not repeated here: the run's cause says it, and
+        # `crossflow check` explains it
+        workflow, _ = _warned(lambda: diagram.build(registry), None)
     except DiagramError as error:
         return _problems(error.problems, args.diagram)
     listeners: list[Callable[[Any], None]] = []
@@ -243,12 +309,12 @@ def _run(args: argparse.Namespace) -> int:
             backend=args.backend,
         )
     except cf.WorkflowCancelled as error:
-        _write(sys.stderr, json.dumps(error.cancellation.cause.to_dict(), default=str))
+        _write(sys.stderr, json_text(error.cancellation.cause.to_dict()))
         return CANCELLED
     finally:
         if stream is not None:
             stream.close()
-    _write(sys.stdout, json.dumps(response))
+    _write(sys.stdout, json_text(response))
     return OK
 
 
@@ -257,11 +323,12 @@ def _check(args: argparse.Namespace) -> int:
 
     registry = load_registry(args.registry)
     try:
-        problems = _load(args.diagram).check(registry)
+        diagram = _load(args.diagram)
+        problems, _ = _warned(lambda: diagram.check(registry), args.diagram)
     except DiagramError as error:
         problems = list(error.problems)
     if args.json:
-        _write(sys.stdout, json.dumps([p.to_dict() for p in problems], indent=2))
+        _write(sys.stdout, json_text([p.to_dict() for p in problems], indent=2))
         return PROBLEMS if problems else OK
     if problems:
         return _problems(problems, args.diagram)
@@ -270,19 +337,26 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from crossflow._diagram._standins import stand_ins
     from crossflow.diagram import DiagramError
 
     method = {"svg": "to_svg", "mermaid": "to_mermaid", "dot": "to_dot"}[args.format]
-    if args.registry is None:
-        raise _UsageError("crossflow render needs --registry MODULE:ATTRIBUTE to build the diagram")
-    registry = load_registry(args.registry)
+    registry = None if args.registry is None else load_registry(args.registry)
     try:
-        workflow = _load(args.diagram).build(registry)
+        diagram = _load(args.diagram)
+        if registry is None:
+            # stand-ins have the diagram's shape only: what they would warn about is theirs
+            workflow, _ = _warned(lambda: diagram.build(stand_ins(diagram)), None)
+        else:
+            workflow, _ = _warned(lambda: diagram.build(registry), args.diagram)
     except DiagramError as error:
         return _problems(error.problems, args.diagram)
     picture = getattr(workflow, method)()
     if args.output:
-        Path(args.output).write_text(picture, encoding="utf-8")
+        try:
+            Path(args.output).write_text(picture, encoding="utf-8")
+        except OSError as error:
+            raise _UsageError(f"cannot write the picture to {args.output!r}: {error}") from None
     else:
         _write(sys.stdout, picture)
     return OK
@@ -290,13 +364,13 @@ def _render(args: argparse.Namespace) -> int:
 
 def _registry(args: argparse.Namespace) -> int:
     registry = load_registry(args.registry)
-    _write(sys.stdout, json.dumps(registry.metadata(), indent=2))
+    _write(sys.stdout, json_text(registry.metadata(), indent=2))
     return OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `crossflow` command with `argv` (default: the process's arguments)."""
-    parser = _parser()
+    parser, subcommands = _parser()
     args = parser.parse_args(argv)
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _run,
@@ -307,10 +381,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except _UsageError as error:
-        _usage(parser, str(error))
+        _usage(subcommands.get(args.command, parser), str(error))
 
 
 def _usage(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     parser.print_usage(sys.stderr)
-    _write(sys.stderr, f"crossflow: error: {message}")
+    _write(sys.stderr, f"{parser.prog}: error: {message}")
     raise SystemExit(USAGE)

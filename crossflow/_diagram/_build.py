@@ -4,21 +4,33 @@ Each scope is built in three passes: every operation that has an input is create
 (node and section builders run here), then the joins, listeners and buffer accesses
 that read the buffers, then every output is connected to what its target resolved to.
 
+Names: every operation made for a diagram operation is named after its id (a
+`fork_result` named `fork` in the diagram is the operation `fork` in events, causes
+and pictures); the helpers some of them need are named `<id>/<what>`: `x/from_json`,
+`x/to_json`, `x/cancel`, `split/seq0`. A node or section builder names what it makes
+itself; it is handed the id when it takes a keyword argument `name`.
+
 Conversions are added only where a link needs one (S11.3): a message entering a node
 that declared its request type is converted from JSON first; a value of a declared
 class leaving for a JSON consumer (an undeclared node, the workflow's response or
-streams, a serializing buffer) is converted to JSON. Each fallible step is a map whose
-`cf.Err` goes to the scope's implicit-error handler, as crossflow does it.
+streams, a serializing buffer) is converted to JSON. A fallible step (a conversion, a
+transform) sends its error text to the scope's implicit-error handler. When that handler
+is `implicit_cancel` (the root's default) the step raises `ImplicitCancel` itself, which
+cancels the scope naming the step, with the whole text, and without recording a disposal
+each time it succeeds; otherwise a `fork_result` named `<step>/fork` routes the error.
 """
 
 from __future__ import annotations
 
+import types
+import typing
+import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, Union
 
 from .._buffers import BufferSettings
 from .._builder import Builder
-from .._errors import CrossflowError, OutputAlreadyConnected
+from .._errors import CrossflowError, OutputAlreadyConnected, UnreachableWarning
 from .._handles import Buffer, InputSlot, Node, Output, Scope
 from .._results import Err, Ok
 from .._settings import ScopeSettings
@@ -34,40 +46,87 @@ from ._layout import (
     StreamTarget,
     Target,
 )
-from ._problems import Problems, error_text, shown
+from ._problems import ImplicitCancel, Problems, error_text, shown
 from ._types import ConversionError, is_json_type, json_text, to_json, type_name
 
 JSON: Any = object()  # what a source carries when its values are JSON data
+IMPLICIT_CANCEL = BuiltinTarget("implicit_cancel")
+HANDLER = "@handler"  # the port of a fallible step's errors: the scope's handler
+
+Slot = InputSlot[Any] | Buffer[Any]
 
 
 class _Abort(Exception):
     """Problems were found while building; the workflow is not returned."""
 
 
-def build_workflow(layout: ScopeLayout, name: str, problems: Problems) -> Workflow[Any, Any] | None:
-    """Build the workflow; `None` (with `problems` filled in) when it cannot be built."""
+def build_workflow(
+    layout: ScopeLayout, name: str, problems: Problems
+) -> tuple[Workflow[Any, Any] | None, dict[ScopeLayout, str]]:
+    """Build the workflow; `None` (with `problems` filled in) when it cannot be built.
+
+    Also returns the scopes the builder found unreachable (its `UnreachableWarning`
+    text for each), for the caller to explain in the diagram's terms.
+    """
     streams: dict[str, type[Any]] = dict.fromkeys(layout.streams, object)
+    unreachable: dict[ScopeLayout, str] = {}
 
     def build_fn(scope: Scope[Any, Any], builder: Builder) -> None:
-        _ScopeBuild(layout, scope, builder, problems, root=True).build()
+        _ScopeBuild(layout, scope, builder, problems, unreachable).build()
         if problems:
             raise _Abort
 
     try:
-        return Workflow.build(build_fn, name=name, streams=streams)
+        with _Warnings(layout, unreachable):
+            workflow = Workflow.build(build_fn, name=name, streams=streams)
     except _Abort:
-        return None
+        return None, {}
+    except RecursionError:
+        problems.add(
+            "",
+            "",
+            "the diagram is nested too deeply to be built here (Python's recursion limit "
+            "was reached); flatten it",
+        )
+        return None, {}
     except CrossflowError as error:
         problems.add("", "", f"the workflow cannot be built: {error}", error)
-        return None
+        return None, {}
+    return workflow, unreachable
+
+
+class _Warnings:
+    """Takes the builder's `UnreachableWarning` about one scope, and lets every other
+    warning through.
+
+    The builder warns when a scope's build function returns; the diagram explains that
+    in its own terms instead (`_reach`), so the warning is kept, not shown.
+    """
+
+    def __init__(self, layout: ScopeLayout, unreachable: dict[ScopeLayout, str]) -> None:
+        self.layout = layout
+        self.unreachable = unreachable
+        self._catcher = warnings.catch_warnings(record=True)
+        self._caught: list[warnings.WarningMessage] = []
+
+    def __enter__(self) -> None:
+        self._caught = self._catcher.__enter__()
+        warnings.simplefilter("always")
+
+    def __exit__(self, *exc: object) -> None:
+        self._catcher.__exit__(None, None, None)
+        for caught in self._caught:
+            if issubclass(caught.category, UnreachableWarning):
+                self.unreachable[self.layout] = str(caught.message)
+            else:
+                warnings.warn_explicit(
+                    caught.message, caught.category, caught.filename, caught.lineno,
+                    source=caught.source,
+                )  # fmt: skip
 
 
 def _identity(message: Any) -> Any:
     return message
-
-
-def _never(message: Any) -> None:
-    return None
 
 
 def _is_json_source(source: Any) -> bool:
@@ -78,6 +137,37 @@ def _structured(source: Any) -> bool:
     return source is not None and not _is_json_source(source)
 
 
+def _members(tp: Any) -> tuple[Any, ...]:
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return typing.get_args(tp)
+    return (tp,)
+
+
+def _is_result_type(source: Any) -> bool:
+    """Whether a declared type's values are all `cf.Ok` or `cf.Err`."""
+    if source is None or source is JSON:
+        return False
+    return all((typing.get_origin(m) or m) in (Ok, Err) for m in _members(source))
+
+
+def _is_tuple_type(source: Any, size: int) -> bool:
+    """Whether a declared type's values are all tuples of `size` elements."""
+    if source is None or source is JSON or typing.get_origin(source) is not tuple:
+        return False
+    args = typing.get_args(source)
+    return len(args) == size and Ellipsis not in args
+
+
+def _port_label(port: str) -> str:
+    """How an output shows in a helper's name: `""` for `next`, `ok`, `seq0`, `sequence`."""
+    kind, _, rest = port.partition(":")
+    if not rest:
+        return "" if kind == "next" else kind
+    if kind == "seq":
+        return f"seq{rest}"
+    return rest
+
+
 class _ScopeBuild:
     def __init__(
         self,
@@ -85,17 +175,23 @@ class _ScopeBuild:
         scope: Scope[Any, Any],
         builder: Builder,
         problems: Problems,
-        root: bool,
+        unreachable: dict[ScopeLayout, str],
     ) -> None:
         self.layout = layout
         self.scope = scope
         self.builder = builder
         self.problems = problems
-        self.root = root
-        self.inputs: dict[str, dict[str | None, InputSlot[Any] | Buffer[Any]]] = {}
-        self.outputs: list[tuple[Placed, str, Output[Any], Any]] = []
+        self.unreachable = unreachable
+        self.root = layout.parent is None
+        self.raises = layout.handler == IMPLICIT_CANCEL
+        self.inputs: dict[str, dict[str | None, Slot]] = {}
+        # operations whose input depends on what is sent: a fork_result takes cf.Ok and
+        # cf.Err as they are, and JSON through a conversion; an unzip takes tuples
+        self.adapted: dict[str, tuple[str, InputSlot[Any], int]] = {}
+        # (origin operation, placed operation, port, output, what the output carries)
+        self.outputs: list[tuple[str, Placed | None, str, Output[Any], Any]] = []
         self.buffers: dict[BufferRef, Buffer[Any]] = {}
-        self.entries: dict[Hashable, InputSlot[Any] | Buffer[Any] | None] = {}
+        self.entries: dict[Hashable, Slot] = {}
         self.pending: list[tuple[Placed, Node[Any, Any] | None]] = []
 
     def problem(self, placed: Placed, message: str, error: BaseException | None = None) -> None:
@@ -114,27 +210,38 @@ class _ScopeBuild:
                 self.create_reader(placed, node)
             except CrossflowError as error:
                 self.problem(placed, f"cannot be built: {error}", error)
-        for placed, port, output, source in self.outputs:
-            target = self.layout.handler if port == "@handler" else self.target_of(placed, port)
+        if self.layout.start is not None:
+            slot = self.entry(self.layout.start, None, "start", "")
+            if slot is not None:
+                self.builder.connect(self.scope.start, slot)
+        index = 0
+        while index < len(self.outputs):  # connecting may add helpers, and their outputs
+            origin, sender, port, output, source = self.outputs[index]
+            index += 1
+            target: Target | None = self.layout.handler
+            if sender is not None:
+                target = self.target_of(sender, port)
             if target is None:
                 continue
+            # a helper's problem is its operation's
+            where = sender or self.layout.by_uid.get(origin)
             try:
-                slot = self.entry(target, source)
+                slot = self.entry(target, source, origin, port)
                 if slot is not None:
                     self.builder.connect(output, slot)
             except OutputAlreadyConnected as error:
+                if where is None:
+                    raise
                 self.problem(
-                    placed,
+                    where,
                     f"its builder returned ports that are already connected inside the "
                     f"builder; return ports that are free: {error}",
                     error,
                 )
             except CrossflowError as error:
-                self.problem(placed, f"cannot be connected: {error}", error)
-        if self.layout.start is not None:
-            slot = self.entry(self.layout.start, None)
-            if slot is not None:
-                self.builder.connect(self.scope.start, slot)
+                if where is None:
+                    raise
+                self.problem(where, f"cannot be connected: {error}", error)
 
     @staticmethod
     def target_of(placed: Placed, port: str) -> Target | None:
@@ -146,7 +253,7 @@ class _ScopeBuild:
     # ---------------------------------------------------------------- operations
 
     def out(self, placed: Placed, port: str, output: Output[Any], source: Any) -> None:
-        self.outputs.append((placed, port, output, source))
+        self.outputs.append((placed.uid, placed, port, output, source))
 
     def node(self, fn: Callable[[Any], Any], name: str) -> Node[Any, Any]:
         return self.builder.create_node(fn, name=name)
@@ -161,24 +268,24 @@ class _ScopeBuild:
         elif isinstance(op, r.ScopeOp):
             self.create_scope(placed)
         elif isinstance(op, r.ForkCloneOp):
-            clone = self.builder.create_fork_clone()
+            clone = self.builder.create_fork_clone(name=uid)
             self.inputs[uid] = {None: clone.input}
             for port, _ in placed.targets:
                 self.out(placed, port, clone.clone_output(), None)
         elif isinstance(op, r.UnzipOp):
             size = len(op.next)
-            entry = self.node(_unzipper(uid, size), uid)
-            self.inputs[uid] = {None: entry.input}
-            if size:
-                unzip = self.builder.create_unzip(size)
-                self.builder.connect(entry.output, unzip.input)
-                for i, output in enumerate(unzip.outputs):
-                    self.out(placed, f"next:{i}", output, None)
+            if not size:
+                self.inputs[uid] = {None: self.node(_unzipper(uid, 0), uid).input}
+                return
+            unzip = self.builder.create_unzip(size, name=uid)
+            self.adapted[uid] = ("tuple", unzip.input, size)
+            self.inputs[uid] = {None: unzip.input}
+            for i, output in enumerate(unzip.outputs):
+                self.out(placed, f"next:{i}", output, None)
         elif isinstance(op, r.ForkResultOp):
-            entry = self.node(_resulter(uid), uid)
-            fork = self.builder.create_fork_result()
-            self.builder.connect(entry.output, fork.input)
-            self.inputs[uid] = {None: entry.input}
+            fork = self.builder.create_fork_result(name=uid)
+            self.adapted[uid] = ("result", fork.input, 0)
+            self.inputs[uid] = {None: fork.input}
             self.out(placed, "ok", fork.ok, None)
             self.out(placed, "err", fork.err, None)
         elif isinstance(op, r.SplitOp):
@@ -186,12 +293,18 @@ class _ScopeBuild:
         elif isinstance(op, r.TransformOp):
             if placed.program is None:
                 return
-            entry = self.node(_transformer(uid, placed.program), uid)
-            fork = self.builder.create_fork_result()
-            self.builder.connect(entry.output, fork.input)
-            self.inputs[uid] = {None: entry.input}
-            self.out(placed, "next", fork.ok, JSON)
-            self.out(placed, "on_error" if op.on_error is not None else "@handler", fork.err, str)
+            evaluate = _transformer(uid, placed.program)
+            if op.on_error is None:
+                entry, ok = self.fallible(uid, uid, evaluate)
+                self.inputs[uid] = {None: entry}
+                self.out(placed, "next", ok, JSON)
+            else:
+                step = self.node(evaluate, uid)
+                fork = self.builder.create_fork_result(name=f"{uid}/fork")
+                self.builder.connect(step.output, fork.input)
+                self.inputs[uid] = {None: step.input}
+                self.out(placed, "next", fork.ok, JSON)
+                self.out(placed, "on_error", fork.err, str)
         elif isinstance(op, r.BufferOp):
             settings = {
                 "keep_last": BufferSettings.keep_last,
@@ -206,11 +319,13 @@ class _ScopeBuild:
             self.buffers[BufferRef(uid)] = buffer
             self.inputs[uid] = {None: buffer}
             if op.serialize:
-                self.inputs[uid] = {None: self.fallible(f"{uid}:to_json", _encoder(uid), buffer)}
+                entry, encoded = self.fallible(uid, f"{uid}/to_json", _encoder(uid))
+                self.builder.connect(encoded, buffer)
+                self.inputs[uid] = {None: entry}
         elif isinstance(op, r.BufferAccessOp):
-            entry = self.node(_identity, uid)
-            self.inputs[uid] = {None: entry.input}
-            self.pending.append((placed, entry))
+            entry_node = self.node(_identity, f"{uid}/in")
+            self.inputs[uid] = {None: entry_node.input}
+            self.pending.append((placed, entry_node))
         elif isinstance(op, (r.JoinOp, r.ListenOp)):
             self.pending.append((placed, None))
 
@@ -219,7 +334,10 @@ class _ScopeBuild:
         if info is None or not placed.config_ok:
             return  # a problem was reported while checking
         try:
-            node = info.build(self.builder, placed.config)
+            if info.takes_name:
+                node = info.build(self.builder, placed.config, name=placed.uid)
+            else:
+                node = info.build(self.builder, placed.config)
         except Exception as error:
             self.problem(placed, f"node builder {info.name!r} raised {error_text(error)}", error)
             return
@@ -254,7 +372,10 @@ class _ScopeBuild:
         from ._registry import Section
 
         try:
-            section = info.build(self.builder, placed.config)
+            if info.takes_name:
+                section = info.build(self.builder, placed.config, name=placed.uid)
+            else:
+                section = info.build(self.builder, placed.config)
         except Exception as error:
             self.problem(placed, f"section builder {info.name!r} raised {error_text(error)}", error)
             return
@@ -291,7 +412,7 @@ class _ScopeBuild:
                 f"it declared at registration: {detail}",
             )
             return
-        ports: dict[str | None, InputSlot[Any] | Buffer[Any]] = {}
+        ports: dict[str | None, Slot] = {}
         ports.update(section.inputs)
         ports.update(section.buffers)
         self.inputs[placed.uid] = ports
@@ -304,16 +425,18 @@ class _ScopeBuild:
         child = placed.child
         assert child is not None
         problems = self.problems
+        unreachable = self.unreachable
 
         def build_child(scope: Scope[Any, Any], builder: Builder) -> None:
-            _ScopeBuild(child, scope, builder, problems, root=False).build()
+            _ScopeBuild(child, scope, builder, problems, unreachable).build()
 
-        node = self.builder.create_scope(
-            build_child,
-            name=placed.uid,
-            settings=ScopeSettings(uninterruptible=child.uninterruptible),
-            streams=dict.fromkeys(child.streams, object),
-        )
+        with _Warnings(child, unreachable):
+            node = self.builder.create_scope(
+                build_child,
+                name=placed.uid,
+                settings=ScopeSettings(uninterruptible=child.uninterruptible),
+                streams=dict.fromkeys(child.streams, object),
+            )
         self.inputs[placed.uid] = {None: node.input}
         self.out(placed, "next", node.output, None)
         for port, _ in placed.targets:
@@ -321,22 +444,30 @@ class _ScopeBuild:
                 self.out(placed, port, getattr(node.streams, port[len("stream:") :]), None)
 
     def create_split(self, placed: Placed, op: r.SplitOp) -> None:
+        uid = placed.uid
         keys = tuple(k for k, _ in op.keyed)
         size = len(op.sequential)
-        entry = self.node(_splitter(frozenset(keys)), placed.uid)
-        split = self.builder.create_split(keys=keys, sequence=size)
+        # with keys, a JSON object's other entries come out of the split as (key, value)
+        # pairs, and arrays are made objects alike; without keys, everything is a list
+        entry = self.node(_splitter(frozenset(keys)) if keys else _listed, f"{uid}/items")
+        split = self.builder.create_split(keys=keys, sequence=size, name=uid)
         self.builder.connect(entry.output, split.input)
-        self.inputs[placed.uid] = {None: entry.input}
+        self.inputs[uid] = {None: entry.input}
         connected = {port for port, target in placed.targets if target not in (None, DISPOSE)}
         for key in keys:
             self.out(placed, f"key:{key}", split.key(key), None)
         for i in range(size):
-            if f"seq:{i}" in connected:
-                value = self.builder.chain(split.seq(i)).map(_second, name=f"{placed.uid}:seq{i}")
-                self.out(placed, f"seq:{i}", value.output(), None)
+            if f"seq:{i}" not in connected:
+                continue
+            output = split.seq(i)
+            if keys:
+                output = self.builder.chain(output).map(_second, name=f"{uid}/seq{i}").output()
+            self.out(placed, f"seq:{i}", output, None)
         if "remaining" in connected:
-            rest = self.builder.chain(split.remaining).map(_second, name=f"{placed.uid}:remaining")
-            self.out(placed, "remaining", rest.output(), None)
+            rest = split.remaining
+            if keys:
+                rest = self.builder.chain(rest).map(_second, name=f"{uid}/remaining").output()
+            self.out(placed, "remaining", rest, None)
 
     def create_reader(self, placed: Placed, entry: Node[Any, Any] | None) -> None:
         op = placed.op
@@ -351,66 +482,89 @@ class _ScopeBuild:
             picked.append((key, buffer))
         if not picked or len(picked) != len(op.buffers.entries):
             return
-        selection: Any = (
-            {str(k): b for k, b in picked}
-            if op.buffers.shape == "dict"
-            else tuple(b for _, b in picked)
-        )
         uid = placed.uid
+        keyed = op.buffers.shape == "dict"
+        selection: Any = {str(k): b for k, b in picked} if keyed else tuple(b for _, b in picked)
         if isinstance(op, r.JoinOp):
-            chain = self.builder.join(selection, name=uid)
-            if op.buffers.shape == "tuple":
-                chain = chain.map(list, name=f"{uid}:list")
+            if keyed:
+                joined = self.builder.join(selection, name=uid).output()
+            else:
+                # a JSON array: the join builds a list itself (no step after it)
+                numbered = {str(i): b for i, (_, b) in enumerate(picked)}
+                joined = self.builder.join(numbered, into=_as_list(len(picked)), name=uid).output()
             if op.serialize:
-                encoded = self.fallible_chain(chain.output(), f"{uid}:to_json", _encoder(uid))
+                encoded = self.fallible_after(joined, uid, f"{uid}/to_json", _encoder(uid))
                 self.out(placed, "next", encoded, JSON)
             else:
-                self.out(placed, "next", chain.output(), None)
+                self.out(placed, "next", joined, None)
         elif isinstance(op, r.ListenOp):
             self.out(placed, "next", self.builder.listen(selection, name=uid).output(), None)
         else:
             assert entry is not None
-            keyed = self.builder.chain(entry.output).with_access(selection)
-            self.out(placed, "next", keyed.output(), None)
+            accessed = self.builder.chain(entry.output).with_access(selection, name=uid)
+            self.out(placed, "next", accessed.output(), None)
 
     # ---------------------------------------------------------------- targets
 
-    def entry(self, target: Target, source: Any) -> InputSlot[Any] | Buffer[Any] | None:
-        """Where a source carrying `source` values connects to reach `target`."""
+    def entry(self, target: Target, source: Any, origin: str, port: str) -> Slot | None:
+        """Where an output of `origin` carrying `source` values connects to reach `target`."""
         if target == DISPOSE:
             return None
         if isinstance(target, BuiltinTarget):
             if target.kind == "terminate":
                 slot: InputSlot[Any] = self.scope.terminate
-                return self.to_json("terminate", slot, source) if self.root else slot
+                return self.to_json(origin, port, slot, source) if self.root else slot
             if target.kind == "cancel":
-                return self.cancel(source)
-            return self.implicit_cancel()
+                return self.cancel(origin, source)
+            return self.implicit_cancel(origin)
         if isinstance(target, StreamTarget):
             slot = getattr(self.scope.streams, target.stream)
-            return self.to_json(f"stream:{target.stream}", slot, source) if self.root else slot
+            return self.to_json(origin, port, slot, source) if self.root else slot
         assert isinstance(target, OpInput)
         ports = self.inputs.get(target.uid)
         if ports is None:
             return None  # the operation could not be built: reported there
-        port = ports.get(target.port)
-        if port is None:
+        found = ports.get(target.port)
+        if found is None:
             return None
         placed = self.layout.by_uid[target.uid]
+        adapted = self.adapted.get(target.uid)
+        if adapted is not None:
+            return self.adapt(target.uid, adapted, source)
         declared = self.declared(placed, target.port)
         if declared is not None and declared is not Any and declared is not object:
             if source is declared:
-                return port
+                return found
             key = ("decode", target)
             if key not in self.entries:
-                handler = target == self.layout.handler
-                self.entries[key] = self.fallible(
-                    f"{target.uid}:request", _decoder(target.uid, declared), port, guard=handler
+                what = "from_json" if target.port is None else f"{target.port}:from_json"
+                entry, decoded = self.fallible(
+                    target.uid,
+                    f"{target.uid}/{what}",
+                    _decoder(target.uid, declared),
+                    guard=target == self.layout.handler,
                 )
+                self.builder.connect(decoded, found)
+                self.entries[key] = entry
             return self.entries[key]
         if _structured(source) and self.wants_json(placed):
-            return self.to_json(f"{target.uid}:{target.port or 'request'}", port, source)
-        return port
+            return self.to_json(origin, port, found, source)
+        return found
+
+    def adapt(self, uid: str, adapted: tuple[str, InputSlot[Any], int], source: Any) -> Slot:
+        """The input of a fork_result or unzip for a source carrying `source` values."""
+        kind, slot, size = adapted
+        if kind == "result" and _is_result_type(source):
+            return slot
+        if kind == "tuple" and _is_tuple_type(source, size):
+            return slot
+        key = ("adapt", uid)
+        if key not in self.entries:
+            convert = _resulter(uid) if kind == "result" else _unzipper(uid, size)
+            step = self.node(convert, f"{uid}/to_result" if kind == "result" else f"{uid}/to_tuple")
+            self.builder.connect(step.output, slot)
+            self.entries[key] = step.input
+        return self.entries[key]
 
     @staticmethod
     def declared(placed: Placed, port: str | None) -> Any:
@@ -424,70 +578,67 @@ class _ScopeBuild:
     def wants_json(placed: Placed) -> bool:
         return isinstance(placed.op, (r.NodeOp, r.SectionOp))
 
-    def to_json(
-        self, label: str, slot: InputSlot[Any] | Buffer[Any], source: Any
-    ) -> InputSlot[Any] | Buffer[Any]:
+    def to_json(self, origin: str, port: str, slot: Slot, source: Any) -> Slot:
+        """`slot`, behind a conversion to JSON when `source` values may need one."""
         if _is_json_source(source):
             return slot
-        key = ("to_json", label)
+        key = ("to_json", origin, port)
         if key not in self.entries:
-            self.entries[key] = self.fallible(f"{label}:to_json", _encoder(label), slot)
-        found = self.entries[key]
-        assert found is not None
-        return found
+            label = _port_label(port)
+            name = f"{origin}/{label}:to_json" if label else f"{origin}/to_json"
+            entry, encoded = self.fallible(origin, name, _encoder(name))
+            self.builder.connect(encoded, slot)
+            self.entries[key] = entry
+        return self.entries[key]
 
-    def cancel(self, source: Any) -> InputSlot[Any]:
-        if "cancel" not in self.entries:
-            self.entries["cancel"] = self.builder.create_cancel()
-        slot = self.entries["cancel"]
-        assert isinstance(slot, InputSlot)
+    def cancel(self, origin: str, source: Any) -> Slot:
+        """The builtin `cancel` for messages of `origin`: `Triggered` with them as text."""
+        key = ("cancel", origin)
+        if key not in self.entries:
+            self.entries[key] = self.builder.create_cancel(name=f"{origin}/cancel")
+        slot = self.entries[key]
         if source is str:
             return slot
-        if "cancel:text" not in self.entries:
-            text = self.node(_text, "cancel:text")
+        text_key = ("cancel:text", origin)
+        if text_key not in self.entries:
+            text = self.node(_text, f"{origin}/to_text")
             self.builder.connect(text.output, slot)
-            self.entries["cancel:text"] = text.input
-        found = self.entries["cancel:text"]
-        assert isinstance(found, InputSlot)
-        return found
+            self.entries[text_key] = text.input
+        return self.entries[text_key]
 
-    def implicit_cancel(self) -> InputSlot[Any]:
-        if "implicit_cancel" not in self.entries:
-            entry = self.node(_identity, "implicit_cancel")
-            self.builder.chain(entry.output).cancellation_filter(_never).dispose()
-            self.entries["implicit_cancel"] = entry.input
-        found = self.entries["implicit_cancel"]
-        assert isinstance(found, InputSlot)
-        return found
+    def implicit_cancel(self, origin: str) -> Slot:
+        """The builtin `implicit_cancel` for messages of `origin`: it raises
+        `ImplicitCancel`, so it never keeps the scope alive (S11.2)."""
+        key = ("implicit_cancel", origin)
+        if key not in self.entries:
+            self.entries[key] = self.node(_canceller(origin), f"{origin}/implicit_cancel").input
+        return self.entries[key]
 
     def fallible(
         self,
+        owner: str,
         name: str,
         fn: Callable[[Any], Ok[Any] | Err[str]],
-        slot: InputSlot[Any] | Buffer[Any],
         guard: bool = False,
-    ) -> InputSlot[Any]:
-        """A step whose `cf.Ok` goes on to `slot` and whose `cf.Err` goes to the handler."""
+    ) -> tuple[InputSlot[Any], Output[Any]]:
+        """A step named `name` for operation `owner`: its input, and the output of what
+        succeeded. What fails goes to the scope's implicit-error handler; with `guard`
+        (a step in front of the handler itself) it cancels, as `implicit_cancel` does."""
+        if guard or self.raises:
+            step = self.node(_raising(owner, fn), name)
+            return step.input, step.output
         step = self.node(fn, name)
-        fork = self.builder.create_fork_result()
+        fork = self.builder.create_fork_result(name=f"{name}/fork")
         self.builder.connect(step.output, fork.input)
-        self.builder.connect(fork.ok, slot)
-        errors = self.implicit_cancel() if guard else self.entry(self.layout.handler, str)
-        if errors is not None:
-            self.builder.connect(fork.err, errors)
-        return step.input
+        self.outputs.append((owner, None, HANDLER, fork.err, str))
+        return step.input, fork.ok
 
-    def fallible_chain(
-        self, output: Output[Any], name: str, fn: Callable[[Any], Ok[Any] | Err[str]]
+    def fallible_after(
+        self, output: Output[Any], owner: str, name: str, fn: Callable[[Any], Ok[Any] | Err[str]]
     ) -> Output[Any]:
-        step = self.node(fn, name)
-        fork = self.builder.create_fork_result()
-        self.builder.connect(output, step.input)
-        self.builder.connect(step.output, fork.input)
-        errors = self.entry(self.layout.handler, str)
-        if errors is not None:
-            self.builder.connect(fork.err, errors)
-        return fork.ok
+        entry, result = self.fallible(owner, name, fn)
+        self.builder.connect(output, entry)
+        return result
 
 
 # --------------------------------------------------------------------------- steps
@@ -497,6 +648,13 @@ def _second(pair: tuple[Any, Any]) -> Any:
     return pair[1]
 
 
+def _as_list(size: int) -> Callable[..., list[Any]]:
+    def as_list(**items: Any) -> list[Any]:
+        return [items[str(i)] for i in range(size)]
+
+    return as_list
+
+
 def _text(message: Any) -> str:
     """A message as text for a cancellation: strings as they are, anything else as JSON."""
     if isinstance(message, str):
@@ -504,7 +662,24 @@ def _text(message: Any) -> str:
     try:
         return json_text(message)
     except ConversionError:
-        return shown(message, 200)
+        return shown(message, None)
+
+
+def _raising(owner: str, fn: Callable[[Any], Ok[Any] | Err[str]]) -> Callable[[Any], Any]:
+    def step(message: Any) -> Any:
+        result = fn(message)
+        if isinstance(result, Err):
+            raise ImplicitCancel(owner, result.error)
+        return result.value
+
+    return step
+
+
+def _canceller(origin: str) -> Callable[[Any], Any]:
+    def cancel(message: Any) -> Any:
+        raise ImplicitCancel(origin, _text(message))
+
+    return cancel
 
 
 def _decoder(uid: str, declared: Any) -> Callable[[Any], Ok[Any] | Err[str]]:
@@ -587,6 +762,15 @@ class _Position:
 
     def __repr__(self) -> str:
         return f"#{self.index}"
+
+
+def _listed(message: Any) -> list[Any]:
+    """What a split without keys splits: an object's values, an array, or one value."""
+    if isinstance(message, Mapping):
+        return list(message.values())
+    if isinstance(message, Sequence) and not isinstance(message, (str, bytes)):
+        return list(message)
+    return [message]  # a single value goes to the first sequential output
 
 
 def _splitter(keys: frozenset[str]) -> Callable[[Any], dict[Any, Any]]:

@@ -5,17 +5,23 @@ from __future__ import annotations
 import copy
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, final
 
-from .._errors import InvalidArgument
+from .._errors import InvalidArgument, UnreachableWarning
 from .._workflow import Workflow
 from ._build import build_workflow
 from ._layout import lay_out
 from ._problems import DiagramError, Problem, Problems
+from ._reach import explain
 from ._records import Document, read_document
 from ._registry import Registry
+
+_TOO_DEEP = (
+    "the diagram is nested too deeply to be read (Python's recursion limit was reached); flatten it"
+)
 
 
 @final
@@ -41,7 +47,12 @@ class Diagram:
         self._data = data
         self.name = name
         problems = Problems()
-        self._document: Document = read_document(data, problems)
+        try:
+            self._document: Document = read_document(data, problems)
+        except RecursionError:
+            problems = Problems()
+            problems.add("", "", _TOO_DEEP)
+            self._document = read_document({}, Problems())
         self._read_problems = problems.items()
         self.description = self._document.description
 
@@ -71,6 +82,8 @@ class Diagram:
         if isinstance(data, str):
             try:
                 parsed = json.loads(data)
+            except RecursionError:
+                raise DiagramError([Problem("", "", _TOO_DEEP)], name) from None
             except json.JSONDecodeError as error:
                 raise DiagramError(
                     [
@@ -85,7 +98,10 @@ class Diagram:
                 ) from None
             return cls(parsed, name)
         if isinstance(data, Mapping):
-            return cls(copy.deepcopy(dict(data)), name)
+            try:
+                return cls(copy.deepcopy(dict(data)), name)
+            except RecursionError:
+                raise DiagramError([Problem("", "", _TOO_DEEP)], name) from None
         raise InvalidArgument(
             f"Diagram.from_json takes JSON text or a dict, got {data!r} of type "
             f"{type(data).__name__}; to read a file, use Diagram.from_file(path)"
@@ -120,7 +136,7 @@ class Diagram:
         """The document's `input_examples` as `(value, description)` pairs."""
         return list(self._document.input_examples)
 
-    def _check(self, registry: object, name: str | None) -> tuple[list[Problem], Any]:
+    def _check(self, registry: object, name: str | None) -> tuple[list[Problem], Any, list[str]]:
         if not isinstance(registry, Registry):
             raise InvalidArgument(
                 f"a diagram is checked and built against a cf.diagram.Registry, got "
@@ -130,11 +146,18 @@ class Diagram:
             raise InvalidArgument(f"build(name=...) takes a str, got {name!r}")
         problems = Problems()
         problems.extend(self._read_problems)
-        layout = lay_out(self._document, registry, problems)
         workflow = None
+        notes: list[str] = []
+        try:
+            layout = lay_out(self._document, registry, problems)
+        except RecursionError:
+            problems.add("", "", _TOO_DEEP)
+            return problems.items(), None, []
         if not problems:
-            workflow = build_workflow(layout, name or self.name, problems)
-        return problems.items(), workflow
+            label = name or self.name
+            workflow, unreachable = build_workflow(layout, label, problems)
+            notes = [explain(scope, label, found) for scope, found in unreachable.items()]
+        return problems.items(), workflow, notes
 
     def check(self, registry: Registry) -> list[Problem]:
         """Every problem of the diagram with this registry; `[]` when it is sound.
@@ -144,10 +167,18 @@ class Diagram:
         are called) to find what only building can: a builder that raises, or returns
         something else than it should.
 
+        Warns:
+            cf.UnreachableWarning: the diagram is sound, but some scope of it can never
+                finish, or has operations no message can reach; the warning says which,
+                with the diagram's operation ids.
+
         Raises:
             InvalidArgument: `registry` is not a `cf.diagram.Registry`.
         """
-        return self._check(registry, None)[0]
+        problems, _, notes = self._check(registry, None)
+        for note in notes:
+            warnings.warn(note, UnreachableWarning, stacklevel=2)
+        return problems
 
     def build(self, registry: Registry, *, name: str | None = None) -> Workflow[Any, Any]:
         """Build the workflow the diagram describes, with the builders of `registry`.
@@ -156,14 +187,20 @@ class Diagram:
         (`wf.run(request)`, `wf.run_sync(request)`, `wf.start(request)`) or use it as a
         node of another workflow. Its streams are the diagram's `stream_out` operations.
 
+        Warns:
+            cf.UnreachableWarning: some scope of the diagram can never finish, or has
+                operations no message can reach (as `check` warns).
+
         Raises:
             DiagramError: the diagram has problems; `.problems` lists all of them (the
                 list `check` returns).
             InvalidArgument: `registry` is not a `cf.diagram.Registry`.
         """
-        problems, workflow = self._check(registry, name)
+        problems, workflow, notes = self._check(registry, name)
         if problems:
             raise DiagramError(problems, f"diagram {self.name!r}")
         assert workflow is not None
+        for note in notes:
+            warnings.warn(note, UnreachableWarning, stacklevel=2)
         result: Workflow[Any, Any] = workflow
         return result

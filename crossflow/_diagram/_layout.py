@@ -19,7 +19,7 @@ from . import _records as r
 from ._cel import CelUnavailable, compile_expression
 from ._problems import Problems, shown, suggest
 from ._registry import NodeBuilder, Registry, SectionBuilder
-from ._types import ConversionError, type_name
+from ._types import ConversionError, json_type_name
 
 # --------------------------------------------------------------------------- targets
 
@@ -91,6 +91,7 @@ class ScopeLayout:
     start: Target | None = None
     handler: Target = attrs.field(default=BuiltinTarget("implicit_cancel"))
     uninterruptible: bool = False
+    truncated: bool = False  # nested too deep: its operations were left out
 
     def add(self, placed: Placed) -> None:
         self.placed.append(placed)
@@ -197,6 +198,15 @@ class _Layout:
                 + suggest(op.template, self.doc.templates, "templates"),
             )
             return
+        if len(ctx.stack) >= r.MAX_NESTING:
+            self.problems.add(
+                op.name,
+                where,
+                f"templates are nested more than {r.MAX_NESTING} deep here (sections of "
+                "templates inside templates), which crossflow for Python does not expand; "
+                "flatten the templates",
+            )
+            return
         if template.name in ctx.stack:
             chain = " -> ".join((*ctx.stack[ctx.stack.index(template.name) :], template.name))
             self.problems.add(
@@ -235,6 +245,17 @@ class _Layout:
     def place_scope(self, placed: Placed, op: r.ScopeOp, ctx: Ctx) -> None:
         child = ScopeLayout(placed.uid, ctx.scope, uninterruptible=op.uninterruptible)
         placed.child = child
+        depth = 0
+        outer: ScopeLayout | None = ctx.scope
+        while outer is not None:
+            depth += 1
+            outer = outer.parent
+        if op.too_deep or depth > r.MAX_NESTING:
+            # templates can nest scopes deeper than any one body does
+            self.problems.add(op.name, op.pointer, r.TOO_DEEP)
+            child.truncated = True
+            self.contexts.append((placed, Ctx(child, "", {}, None, None, ctx, ctx.stack, True)))
+            return
         inner = Ctx(child, "", op.ops, None, None, ctx, ctx.stack, True)
         self.place_body(inner)
         self.contexts.append((placed, inner))
@@ -296,15 +317,18 @@ class _Layout:
         try:
             return cfg.convert(op.config), True
         except ConversionError as error:
-            declared = type_name(cfg.type)
+            declared = json_type_name(cfg.type)
             example = ""
             if cfg.examples:
                 example = f" For example: {shown(cfg.examples[0][1])} ({cfg.examples[0][0]})."
+            detail = str(error)
+            # a mismatch of the whole value says no more than "which takes ..." does
+            inner = "" if detail.startswith("expected ") else f": {detail}"
             self.problems.add(
                 op.name,
                 op.pointer + "/config",
                 f"the config {shown(op.config)} does not fit {what} {builder!r}, which takes "
-                f"{declared}: {error}.{example}",
+                f"{declared}{inner}.{example}",
             )
             return None, False
 
@@ -323,6 +347,8 @@ class _Layout:
         ctx.scope.streams[op.stream] = None
 
     def compile(self, placed: Placed, op: r.TransformOp) -> None:
+        if not op.cel:
+            return  # reported while reading: no expression, or not a string
         try:
             placed.program = compile_expression(op.cel)
         except CelUnavailable as error:
@@ -349,6 +375,8 @@ class _Layout:
         elif isinstance(op, r.ScopeOp):
             to("next", op.next)
             assert placed.child is not None
+            if placed.child.truncated:
+                return  # reported where it was placed
             inner = next(c for p, c in self.contexts if p is placed)
             if op.start is not None:
                 placed.child.start = self.resolve(op.start, inner, op.name)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import json
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 
-from .._errors import BuildError
+from .._errors import BuildError, CrossflowError
 
 LIMIT = 120  # characters of a user value shown in a message
 
@@ -18,13 +20,47 @@ def pointer(*parts: str | int) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def shown(value: object, limit: int = LIMIT) -> str:
-    """A short, safe `repr` of a value from the document or from user code."""
+def shown(value: object, limit: int | None = LIMIT) -> str:
+    """A short, safe rendering of a value from the document or from user code.
+
+    JSON data is shown as JSON (`"text"`, `null`, `{"a": [1, 2]}`), the way the diagram
+    wrote it; anything else by its `repr`. `limit=None` shows all of it.
+    """
+    text = json_shown(value)
+    if text is None:
+        try:
+            text = repr(value)
+        except Exception:
+            return f"<{type(value).__qualname__} object>"
+    if limit is None or len(text) <= limit:
+        return text
+    return f"{text[: limit - 15]}... ({len(text)} chars)"
+
+
+def json_shown(value: object) -> str | None:
+    """`value` as JSON text when it is JSON data (dicts, lists, text, numbers, booleans,
+    null), else `None`."""
+    if not _is_json_data(value, 0):
+        return None
     try:
-        text = repr(value)
-    except Exception:
-        return f"<{type(value).__qualname__} object>"
-    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _is_json_data(value: object, depth: int) -> bool:
+    if depth > 50:
+        return False
+    kind = type(value)
+    if value is None or kind is str or kind is bool or kind is int:
+        return True
+    if isinstance(value, float) and kind is float:
+        return math.isfinite(value)
+    if isinstance(value, list) and kind is list:
+        return all(_is_json_data(v, depth + 1) for v in value)
+    if isinstance(value, dict) and kind is dict:
+        return all(type(k) is str and _is_json_data(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def error_text(error: BaseException) -> str:
@@ -103,6 +139,32 @@ class DiagramError(BuildError):
             if problem.error is not None:
                 self.__cause__ = problem.error
                 break
+
+
+class ImplicitCancel(CrossflowError):
+    """A diagram's `implicit_cancel` was reached: the scope is cancelled with its text.
+
+    A fallible implicit step of a diagram (a conversion from or to JSON, a
+    `transform` without `on_error`) sends its error text to the scope's
+    `on_implicit_error`; when that is `implicit_cancel` (the default at the root), the
+    step raises this exception, and so does a link to `{"builtin": "implicit_cancel"}`.
+    The scope is cancelled with `cf.ServiceFailed`, whose `operation` is the step (the
+    diagram operation's id, or a helper named `<id>/<what>`) and whose `error` is this
+    exception: the whole text is `str(error)`. It never keeps a scope alive (S11.2).
+
+    Attributes:
+        operation: the id of the diagram operation whose step failed, or whose message
+            was sent to `implicit_cancel`.
+        text: the error text (or the message, as text).
+    """
+
+    def __init__(self, operation: str, text: str) -> None:
+        super().__init__(text)
+        self.operation = operation
+        self.text = text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.operation, self.text))
 
 
 class Problems:

@@ -37,6 +37,14 @@ OPERATION_TYPES = (
 LEGACY_TYPES = ("serialized_join",)
 TRACE_TOGGLES = ("off", "on", "messages")
 SUPPORTED_VERSION = ">=0.1.0, <0.2.0"
+# how deep scope operations (and templates inside templates) may be nested: building and
+# running a nested scope recurses, and Python's stack is limited
+MAX_NESTING = 64
+TOO_DEEP = (
+    f"scope operations are nested more than {MAX_NESTING} deep here, which crossflow for "
+    "Python does not build (building and running nested scopes recurses, one level per "
+    "scope); flatten the diagram, e.g. by moving inner operations out to the scope around them"
+)
 
 
 # --------------------------------------------------------------------------- targets
@@ -128,6 +136,7 @@ class ScopeOp(Op):
     stream_out: tuple[tuple[str, Link], ...]
     on_implicit_error: Link | None
     uninterruptible: bool
+    too_deep: bool = False  # its operations were not read: nested more than MAX_NESTING
 
 
 @attrs.frozen
@@ -281,6 +290,7 @@ def version_supported(text: str) -> bool:
 class _Reader:
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
+        self.depth = 0  # scope operations around the body being read
 
     def add(self, op: str, where: str, message: str) -> None:
         self.problems.add(op, where, message)
@@ -505,6 +515,16 @@ class _Reader:
                 body[name] = op
         return body
 
+    def scope_body(self, value: object, parts: tuple[str | int, ...], name: str) -> Body:
+        if self.depth >= MAX_NESTING:
+            self.add(name, pointer(*parts), TOO_DEEP)
+            return {}
+        self.depth += 1
+        try:
+            return self.body(value, (*parts, "ops"))
+        finally:
+            self.depth -= 1
+
     def operation(self, name: str, data: object, parts: tuple[str | int, ...]) -> Operation | None:
         where = pointer(*parts)
         if name in RESERVED:
@@ -521,7 +541,8 @@ class _Reader:
             if "type" not in data:
                 message = 'the operation has no "type"'
             else:
-                message = f"unknown operation type {shown(kind)}"
+                text = repr(kind) if isinstance(kind, str) else shown(kind)
+                message = f"unknown operation type {text}"
             self.add(
                 name,
                 pointer(*parts, "type"),
@@ -590,16 +611,18 @@ class _Reader:
             if "ops" not in data:
                 self.add(name, where, 'a scope needs "ops": the operations inside it')
             handler = data.get("on_implicit_error")
+            too_deep = self.depth >= MAX_NESTING
             return ScopeOp(
                 *base,
                 start=f.link("start", required=True),
-                ops=self.body(data.get("ops", {}), (*parts, "ops")),
+                ops=self.scope_body(data.get("ops", {}), parts, name),
                 next=f.link("next", required=True),
                 stream_out=f.links_map("stream_out"),
                 on_implicit_error=None
                 if handler is None
                 else self.link(handler, pointer(*parts, "on_implicit_error"), name),
                 uninterruptible=uninterruptible,
+                too_deep=too_deep,
             )
         if kind == "stream_out":
             return StreamOutOp(*base, stream=f.string("name", required=True))
@@ -632,9 +655,16 @@ class _Reader:
             )
         if kind == "transform":
             on_error = data.get("on_error")
+            cel = f.string("cel", required=True)
+            if data.get("cel") == "":
+                self.add(
+                    name,
+                    pointer(*parts, "cel"),
+                    '"cel" is empty; write the expression, e.g. "request" or "request.x"',
+                )
             return TransformOp(
                 *base,
-                cel=f.string("cel", required=True),
+                cel=cel,
                 next=f.link("next", required=True),
                 on_error=None
                 if on_error is None
@@ -664,7 +694,8 @@ class _Reader:
                 self.add(
                     op,
                     where + "/builtin",
-                    f"unknown builtin target {shown(target)}."
+                    f"unknown builtin target "
+                    f"{repr(target) if isinstance(target, str) else shown(target)}."
                     + suggest(target, BUILTINS, "builtin targets"),
                 )
                 return None

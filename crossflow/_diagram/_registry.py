@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar, final
+from typing import Any, Protocol, TypeVar, final
 
 import attrs
 
@@ -15,8 +16,31 @@ from ._types import ConversionError, Decoder, decoder, to_json, type_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-NodeBuildFn = Callable[[Builder, Any], "Node[Any, Any]"]
-SectionBuildFn = Callable[[Builder, Any], "Section"]
+
+class NamedNodeBuildFn(Protocol):
+    """A node builder that takes the operation's id: `(builder, config, *, name)`."""
+
+    def __call__(self, builder: Builder, config: Any, /, *, name: str) -> Node[Any, Any]: ...
+
+
+class NamedSectionBuildFn(Protocol):
+    """A section builder that takes the operation's id: `(builder, config, *, name)`."""
+
+    def __call__(self, builder: Builder, config: Any, /, *, name: str) -> Section: ...
+
+
+NodeBuildFn = Callable[[Builder, Any], "Node[Any, Any]"] | NamedNodeBuildFn
+SectionBuildFn = Callable[[Builder, Any], "Section"] | NamedSectionBuildFn
+
+
+def _takes_name(build_fn: object) -> bool:
+    """Whether `build_fn` has a keyword-only parameter `name` (the operation's id)."""
+    try:
+        parameters = inspect.signature(build_fn).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    found = parameters.get("name")
+    return found is not None and found.kind is inspect.Parameter.KEYWORD_ONLY
 
 
 def _check_map(value: object, where: str, what: str) -> dict[str, Any]:
@@ -25,6 +49,20 @@ def _check_map(value: object, where: str, what: str) -> dict[str, Any]:
     for key in value:
         if not isinstance(key, str):
             raise InvalidArgument(f"{where}: the keys of {what} must be str, got {key!r}")
+    return dict(value)
+
+
+def _inputs(
+    value: Mapping[str, InputSlot[Any] | Buffer[Any]],
+) -> dict[str, InputSlot[Any] | Buffer[Any]]:
+    return dict(value)
+
+
+def _outputs(value: Mapping[str, Output[Any]]) -> dict[str, Output[Any]]:
+    return dict(value)
+
+
+def _buffers(value: Mapping[str, Buffer[Any]]) -> dict[str, Buffer[Any]]:
     return dict(value)
 
 
@@ -44,9 +82,11 @@ class Section:
         buffers: exposed name to buffer the builder made.
     """
 
-    inputs: Mapping[str, InputSlot[Any] | Buffer[Any]] = attrs.field(factory=dict, converter=dict)
-    outputs: Mapping[str, Output[Any]] = attrs.field(factory=dict, converter=dict)
-    buffers: Mapping[str, Buffer[Any]] = attrs.field(factory=dict, converter=dict)
+    inputs: Mapping[str, InputSlot[Any] | Buffer[Any]] = attrs.field(
+        factory=dict, converter=_inputs
+    )
+    outputs: Mapping[str, Output[Any]] = attrs.field(factory=dict, converter=_outputs)
+    buffers: Mapping[str, Buffer[Any]] = attrs.field(factory=dict, converter=_buffers)
 
 
 _UNTYPED: Any = object()
@@ -72,7 +112,7 @@ class NodeBuilder:
     """A registered node builder."""
 
     name: str
-    build: NodeBuildFn
+    build: Any  # a NodeBuildFn; called with name= when takes_name
     config: _Config
     request: Any  # a declared type, or None for JSON
     response: Any
@@ -80,6 +120,7 @@ class NodeBuilder:
     display_text: str
     description: str | None
     request_decode: Decoder | None
+    takes_name: bool = False
 
 
 @attrs.frozen
@@ -87,13 +128,14 @@ class SectionBuilder:
     """A registered section builder."""
 
     name: str
-    build: SectionBuildFn
+    build: Any  # a SectionBuildFn; called with name= when takes_name
     config: _Config
     inputs: Mapping[str, Any]
     outputs: Mapping[str, Any]
     buffers: Mapping[str, Any]
     display_text: str
     description: str | None
+    takes_name: bool = False
 
 
 def _type(value: object, where: str, what: str) -> Decoder | None:
@@ -172,7 +214,9 @@ class Registry:
     A node builder is called once per `node` operation that names it, with the scope's
     `cf.Builder` and the operation's `config` converted to the declared config type
     (validated first: a config that does not fit is a problem of the diagram). It
-    returns the `cf.Node` it created. Registering a name again replaces the builder.
+    returns the `cf.Node` it created. One that takes a keyword-only `name` also gets
+    the operation's id, to name the node after it. Registering a name again replaces
+    the builder.
     """
 
     __slots__ = ("_nodes", "_sections")
@@ -199,7 +243,7 @@ class Registry:
     def register_node_builder(
         self,
         name: str,
-        build_fn: Callable[[Builder, Any], Node[Any, Any]],
+        build_fn: NodeBuildFn,
         *,
         config: Any = None,
         request: Any = None,
@@ -210,6 +254,11 @@ class Registry:
         config_examples: Sequence[tuple[str, Any]] = (),
     ) -> None:
         """Register `build_fn(builder, config) -> cf.Node` under `name`.
+
+        A `build_fn` with a keyword-only parameter `name` is also given the id of the
+        operation it builds (`"triple"`; `"<section>/<op>"` inside a template): name the
+        node with it (`builder.create_node(fn, name=name)`) and events, causes and
+        pictures show the diagram's ids.
 
         Args:
             name: the name `node` operations give as `"builder"`.
@@ -255,6 +304,7 @@ class Registry:
             display_text=self._text(display_text, name, where),
             description=self._description(description, where),
             request_decode=request_decode,
+            takes_name=_takes_name(build_fn),
         )
 
     def node_builder(
@@ -290,7 +340,7 @@ class Registry:
     def register_section_builder(
         self,
         name: str,
-        build_fn: Callable[[Builder, Any], Section],
+        build_fn: SectionBuildFn,
         *,
         inputs: Sequence[str] | Mapping[str, Any] = (),
         outputs: Sequence[str] | Mapping[str, Any] = (),
@@ -301,6 +351,9 @@ class Registry:
         config_examples: Sequence[tuple[str, Any]] = (),
     ) -> None:
         """Register `build_fn(builder, config) -> cf.diagram.Section` under `name`.
+
+        As for a node builder, a `build_fn` with a keyword-only parameter `name` is given
+        the section operation's id, to name what it makes (e.g. `f"{name}/add"`).
 
         The section's interface is declared here, so that a diagram can be checked
         (and an editor can draw it) without building: `inputs`, `outputs` and
@@ -333,6 +386,7 @@ class Registry:
             buffers=bufs,
             display_text=self._text(display_text, name, where),
             description=self._description(description, where),
+            takes_name=_takes_name(build_fn),
         )
 
     def section_builder(

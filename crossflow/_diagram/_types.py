@@ -191,7 +191,7 @@ def _make_decoder(tp: Any) -> Decoder:
             for a in allowed:
                 if v == a and type(v) is type(a):
                     return a
-            _fail(p, "one of " + ", ".join(repr(a) for a in allowed), v)
+            _fail(p, json_type_name(tp), v)
 
         return literal
     if tp in (list, tuple, set, frozenset, dict) and not args:
@@ -231,7 +231,7 @@ for _abstract, _concrete in (
 
 def _union_decoder(tp: Any, args: tuple[Any, ...]) -> Decoder:
     members = [(a, decoder(a)) for a in args]
-    names = " or ".join(type_name(a) for a in args)
+    names = json_type_name(tp)
 
     def union(v: Any, p: str) -> Any:
         if v is None and type(None) in args:
@@ -293,13 +293,15 @@ def _container_decoder(tp: Any, origin: Any, args: tuple[Any, ...]) -> Decoder:
 
 
 def _enum_decoder(tp: type[enum.Enum]) -> Decoder:
+    expected = json_type_name(tp)
+
     def decode(v: Any, p: str) -> Any:
         if isinstance(v, tp):
             return v
         try:
             return tp(v)
         except (ValueError, TypeError):
-            _fail(p, "one of " + ", ".join(repr(m.value) for m in tp), v)
+            _fail(p, expected, v)
 
     return decode
 
@@ -430,6 +432,52 @@ def type_name(tp: Any) -> str:
         return f"{tp.__module__}.{tp.__qualname__}"
     text = repr(tp)
     return text.replace("typing.", "").replace("crossflow._results.", "crossflow.")
+
+
+def json_type_name(tp: Any) -> str:
+    """The JSON values that fit `tp`, in words: `a number or null`, `"a" or "b"`."""
+    if tp is Any or tp is object:
+        return "any JSON value"
+    if tp is None or tp is type(None):
+        return "null"
+    if isinstance(tp, NewType):
+        return json_type_name(tp.__supertype__)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return json_type_name(args[0])
+    simple = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if tp in simple:
+        return simple[tp]
+    if origin is Union or origin is types.UnionType:
+        names: list[str] = []
+        for member in args:
+            name = json_type_name(member)
+            if name not in names:
+                names.append(name)
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    if origin is Literal:
+        values = [shown(a) for a in args]
+        return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
+    kind = _ABSTRACT.get(origin, origin) if origin is not None else tp
+    if kind is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        size = 0 if args == ((),) else len(args)
+        return f"an array of {size} elements"
+    if kind in (list, tuple, set, frozenset):
+        return "an array"
+    if kind is dict:
+        return "an object"
+    if origin in (Ok, Err) or tp in (Ok, Err):
+        key = "Ok" if (origin or tp) is Ok else "Err"
+        return f'{{"{key}": ...}}'
+    if isinstance(tp, type):
+        if issubclass(tp, enum.Enum):
+            values = [shown(m.value) for m in tp]
+            return "one of " + ", ".join(values)
+        if dataclasses.is_dataclass(tp) or attrs.has(tp) or typing.is_typeddict(tp):
+            return f"an object ({tp.__qualname__})"
+        return f"a {type_name(tp)} (which JSON cannot be converted into)"
+    return type_name(tp)
 
 
 def is_json_type(tp: Any) -> bool:

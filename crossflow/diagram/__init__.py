@@ -18,7 +18,8 @@ wf.run_sync(4)                    # 12.0
 * `Diagram`: a diagram document (crossflow's schema, version 0.1.x);
 * `Registry`: the node and section builders diagrams refer to, and their metadata;
 * `Section`: what a section builder returns;
-* `Problem` / `DiagramError`: what is wrong with a diagram, with JSON pointers.
+* `Problem` / `DiagramError`: what is wrong with a diagram, with JSON pointers;
+* `ImplicitCancel`: the error of a step that reached the diagram's `implicit_cancel`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import contextlib
 
 from crossflow._diagram._diagram import Diagram as Diagram
 from crossflow._diagram._problems import DiagramError as DiagramError
+from crossflow._diagram._problems import ImplicitCancel as ImplicitCancel
 from crossflow._diagram._problems import Problem as Problem
 from crossflow._diagram._registry import Registry as Registry
 from crossflow._diagram._registry import Section as Section
@@ -34,6 +36,7 @@ from crossflow._diagram._registry import Section as Section
 __all__ = (
     "Diagram",
     "DiagramError",
+    "ImplicitCancel",
     "Problem",
     "Registry",
     "Section",

@@ -10,15 +10,21 @@ Node builders:
 
 * `add`, `sub`, `mul`, `div`: the input is a number or an array of numbers (folded
   from the left); the optional number in the config is applied last; the result is a
-  float.
+  float, computed as crossflow's calculator computes it: dividing by zero gives an
+  infinity (or NaN for 0 / 0) rather than an error, as a float overflow does, and the
+  command line writes such a number as `null`, as JSON has no infinity.
 * `less_than`, `greater_than`: compare an array's neighbours, or every number with
   `compared_to`; return `cf.Ok(input)` when the comparison holds, else `cf.Err(input)`.
   The config is `null`, `"or_equal"`, a number (`compared_to`) or
-  `{"compared_to": ..., "or_equal": ...}`.
+  `{"compared_to": ..., "or_equal": ...}`. (crossflow's calculator answers `Err` for an
+  array compared with a number, whatever it holds; this one compares every element.)
 * `fibonacci`: streams the Fibonacci sequence of the order in the config (or the
   input) on `sequence`, then returns `cf.Ok(None)`; `cf.Err(input)` without an order.
 * `delay_ms`: waits the configured milliseconds (default 1000), then passes the input on.
 * `print`: prints the input as JSON, after the config as a label; returns `cf.Ok(None)`.
+
+Every builder takes the operation's id (`*, name`) and names its node after it, so
+events, causes and pictures show the diagram's ids.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import operator
 from collections.abc import Callable
 from typing import Any, Literal
@@ -49,7 +56,20 @@ class ComparisonSettings:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond a float's range
+        return math.inf if value > 0 else -math.inf
+
+
+def _divide(a: float, b: float) -> float:
+    """`a / b` as a float division of crossflow's calculator does it: by zero it gives an
+    infinity with the sign of the quotient, or NaN for 0 / 0, instead of raising."""
+    if b == 0:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
 
 
 def _fold(step: Callable[[float, float], float]) -> Callable[[Any], float]:
@@ -66,6 +86,18 @@ def _fold(step: Callable[[float, float], float]) -> Callable[[Any], float]:
         return 0.0 if number is None else number
 
     return fold
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every infinity and NaN replaced by `None`: JSON has no such numbers,
+    and crossflow writes them as `null`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
 
 
 def _settings(config: Comparison | ComparisonSettings) -> ComparisonSettings:
@@ -122,7 +154,7 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
         (
             "div",
             "Divide",
-            operator.truediv,
+            _divide,
             1.0,
             "Divide the first number by the others, then by the config.",
         ),
@@ -136,7 +168,8 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
             fold: Callable[[Any], float] = fold,
             step: Callable[[float, float], float] = step,
             neutral: float = neutral,
-            name: str = name,
+            *,
+            name: str,
         ) -> cf.Node[Any, float]:
             operand = neutral if config is None else config
             return builder.create_node(lambda request: step(fold(request), operand), name=name)
@@ -160,7 +193,8 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
             builder: cf.Builder,
             config: Comparison | ComparisonSettings,
             holds: Callable[[float, float], bool] = holds,
-            name: str = name,
+            *,
+            name: str,
         ) -> cf.Node[Any, cf.Ok[Any] | cf.Err[Any]]:
             return builder.create_node(_comparison(holds, _settings(config)), name=name)
 
@@ -193,7 +227,7 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
         "the input; Err(input) when there is no order.",
         config_examples=[("The order is the input.", None), ("Order 10.", 10)],
     )
-    def fibonacci(builder: cf.Builder, config: int | None) -> cf.Node[Any, Any]:
+    def fibonacci(builder: cf.Builder, config: int | None, *, name: str) -> cf.Node[Any, Any]:
         @cf.service(streams={"sequence": int})
         async def sequence(request: Any, *, streams: cf.Streams) -> cf.Ok[None] | cf.Err[Any]:
             order = config
@@ -207,7 +241,7 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
                 current, following = following, current + following
             return cf.Ok(None)
 
-        return builder.create_node(sequence, name="fibonacci")
+        return builder.create_node(sequence, name=name)
 
     @registry.node_builder(
         "delay_ms",
@@ -217,14 +251,14 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
         "input on unchanged.",
         config_examples=[("Wait 1000 ms.", None), ("Wait 1200 ms.", 1200)],
     )
-    def delay_ms(builder: cf.Builder, config: int | None) -> cf.Node[Any, Any]:
+    def delay_ms(builder: cf.Builder, config: int | None, *, name: str) -> cf.Node[Any, Any]:
         seconds = (1000 if config is None else config) / 1000 * time_scale
 
         async def delay(request: Any) -> Any:
             await anyio.sleep(seconds)
             return request
 
-        return builder.create_node(delay, name="delay_ms")
+        return builder.create_node(delay, name=name)
 
     @registry.node_builder(
         "print",
@@ -234,13 +268,13 @@ def make_registry(*, time_scale: float = 1.0) -> diagram.Registry:
         description="Print the input as JSON; the config, if any, labels it.",
         config_examples=[("Print the input as it is.", None), ("Label it.", "printed from node")],
     )
-    def print_json(builder: cf.Builder, config: str | None) -> cf.Node[Any, Any]:
+    def print_json(builder: cf.Builder, config: str | None, *, name: str) -> cf.Node[Any, Any]:
         def show(request: Any) -> cf.Ok[None]:
-            text = json.dumps(request, separators=(",", ":"))
+            text = json.dumps(_finite(request), separators=(",", ":"), allow_nan=False)
             print(text if config is None else f"{config}: {text}", flush=True)
             return cf.Ok(None)
 
-        return builder.create_node(show, name="print")
+        return builder.create_node(show, name=name)
 
     return registry
 

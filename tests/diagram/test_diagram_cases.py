@@ -10,7 +10,7 @@ import pytest
 from diagram_support import cancelled, diagram, messages, run
 
 import crossflow as cf
-from crossflow.diagram import Registry
+from crossflow.diagram import ImplicitCancel, Registry
 
 pytestmark = pytest.mark.anyio
 
@@ -594,11 +594,17 @@ async def test_split_values_only(registry: Registry) -> None:
 async def test_implicit_deserialization_failure_cancels_the_root(registry: Registry) -> None:
     """JS-35, S11.3: a request that does not fit a node's declared type goes to the root's
     default implicit-error handler, an implicit cancel: the workflow is cancelled with the
-    error text (as `Filtered`: see docs, differences from crossflow)."""
+    error text (a `ServiceFailed` of the conversion step `op/from_json`, whose error is a
+    `cf.diagram.ImplicitCancel`: see docs, differences from crossflow)."""
     doc = diagram({"op": node("multiply3", TERMINATE)}, "op")
     cause = await cancelled(doc, "hello", registry)
-    assert isinstance(cause, cf.Filtered)
-    assert "op: the message 'hello' does not fit int: expected an integer" in str(cause.reason)
+    assert isinstance(cause, cf.ServiceFailed)
+    assert cause.operation == "op/from_json"
+    assert isinstance(cause.error, ImplicitCancel)
+    assert cause.error.operation == "op"
+    assert str(cause.error) == (
+        'op: the message "hello" does not fit int: expected an integer, got "hello"'
+    )
 
 
 async def test_implicit_error_handler_receives_the_text(registry: Registry) -> None:
@@ -610,7 +616,7 @@ async def test_implicit_error_handler_receives_the_text(registry: Registry) -> N
         on_implicit_error="handle",
     )
     assert await run(doc, "hello", registry) == (
-        "op: the message 'hello' does not fit int: expected an integer, got 'hello'"
+        'op: the message "hello" does not fit int: expected an integer, got "hello"'
     )
     assert await run(doc, 2, registry) == 6
 

@@ -28,8 +28,8 @@ def test_run_diagram_example_output() -> None:
     assert result.stdout.splitlines() == [
         "12.0",
         "24.0",
-        "price: the message {'quantity': 2} does not fit __main__.Order: __main__.Order "
-        "needs the field 'item', got {'quantity': 2}",
+        'price: the message {"quantity": 2} does not fit __main__.Order: __main__.Order '
+        "needs the field 'item', got {\"quantity\": 2}",
         "/ops/triple/builder [triple]: no node builder named 'mull' is registered. Did you "
         "mean 'mul'? Register it with registry.register_node_builder(...).",
         "/ops/triple/next [triple]: there is no operation named 'sum' in the diagram. Known "

@@ -75,7 +75,8 @@ def test_unknown_section_builder_and_template(registry: Registry) -> None:
 
 
 def test_bad_config_is_a_problem_before_the_builder_runs(registry: Registry) -> None:
-    """A config that does not fit the builder's declared type is a problem; the builder is
+    """A config that does not fit the builder's declared type is a problem, which speaks
+    JSON (the value as JSON, the type as the JSON values it takes, `null`); the builder is
     never called with it."""
     called: list[object] = []
 
@@ -85,11 +86,11 @@ def test_bad_config_is_a_problem_before_the_builder_runs(registry: Registry) -> 
         return builder.create_node(lambda x: x * config)
 
     assert messages(diagram({"a": node("scaled", config="x")}, "a"), registry) == [
-        "/ops/a/config: the config 'x' does not fit node builder 'scaled', which takes float: "
-        "expected a number, got 'x'. For example: 2.0 (Twice.)."
+        "/ops/a/config: the config \"x\" does not fit node builder 'scaled', which takes a "
+        "number. For example: 2.0 (Twice.)."
     ]
     assert messages(diagram({"a": node("scaled")}, "a"), registry)[0].startswith(
-        "/ops/a/config: the config None does not fit"
+        "/ops/a/config: the config null does not fit"
     )
     assert called == []
 
@@ -247,15 +248,15 @@ def test_structure_problems(registry: Registry) -> None:
         "/ops/a/type: unknown operation type 'nod'. Did you mean 'node'?",
         "/ops/b: a node operation needs 'builder' (a string); add it",
         "/ops/b/next/builtin: unknown builtin target 'terminat'. Did you mean 'terminate'?",
-        "/ops/c/next: 'next' must be an array of targets, got 'x'",
+        "/ops/c/next: 'next' must be an array of targets, got \"x\"",
         "/ops/d/settings/retention/keep_last: keep_last needs a count >= 0, got -1",
         '/ops/e/ok: 5 is not a target: write an operation name ("x"), {"builtin": '
         '"terminate"} (or "dispose", "cancel", "implicit_cancel"), or {"<section>": '
         '"<input>"} for an input a section exposes',
-        "/ops/e/err: {'a': 'b', 'c': 'd'} is not a target: write an operation name (\"x\"), "
+        '/ops/e/err: {"a": "b", "c": "d"} is not a target: write an operation name ("x"), '
         '{"builtin": "terminate"} (or "dispose", "cancel", "implicit_cancel"), or '
         '{"<section>": "<input>"} for an input a section exposes',
-        "/ops/f: an operation is an object with a \"type\", got 'node'",
+        '/ops/f: an operation is an object with a "type", got "node"',
     ]
 
 

@@ -120,8 +120,8 @@ async def test_failed_conversion_goes_to_the_implicit_error_handler() -> None:
     doc = diagram({"n": node("norm"), "h": node("echo")}, "n", on_implicit_error="h")
     point = f"{__name__}.Point"
     assert await run(doc, {"y": 1}, registry) == (
-        f"n: the message {{'y': 1}} does not fit {point}: {point} needs the field 'x', "
-        "got {'y': 1}"
+        f"n: the message {{\"y\": 1}} does not fit {point}: {point} needs the field 'x', "
+        'got {"y": 1}'
     )
 
 
@@ -149,8 +149,8 @@ async def test_config_is_converted_before_the_builder_runs() -> None:
     assert await run(doc, {"x": 1, "y": 1}, registry) == {"x": 2.0, "y": 3.0}
     point = f"{__name__}.Point"
     assert messages(diagram({"s": node("shift", config={"y": 2})}, "s"), registry) == [
-        f"/ops/s/config: the config {{'y': 2}} does not fit node builder 'shift', which takes "
-        f"{point}: {point} needs the field 'x', got {{'y': 2}}."
+        f"/ops/s/config: the config {{\"y\": 2}} does not fit node builder 'shift', which takes "
+        f"an object (Point): {point} needs the field 'x', got {{\"y\": 2}}."
     ]
 
 
@@ -272,16 +272,18 @@ def test_conversions_from_json(tp: Any, value: Any, expected: Any) -> None:
 @pytest.mark.parametrize(
     ("tp", "value", "message"),
     [
-        (int, True, "expected an integer, got True"),
+        (int, True, "expected an integer, got true"),
         (int, 1.5, "expected an integer, got 1.5"),
-        (list[int], [1, "a"], "at [1]: expected an integer, got 'a'"),
+        (list[int], [1, "a"], 'at [1]: expected an integer, got "a"'),
         (Size, {"width": 1}, "needs the field(s) 'height'"),
-        (Literal["a"], "c", "expected one of 'a', got 'c'"),
-        (Colour, "green", "expected one of 'red', 'blue'"),
+        (Literal["a"], "c", 'expected "a", got "c"'),
+        (Literal["a", None], "c", 'expected "a" or null, got "c"'),
+        (float | None, "c", 'expected a number or null, got "c"'),
+        (Colour, "green", 'expected one of "red", "blue"'),
     ],
 )
 def test_conversion_errors_say_where(tp: Any, value: Any, message: str) -> None:
-    """A value that does not fit says what was expected, and where."""
+    """A value that does not fit says what was expected, and where, in JSON's terms."""
     from crossflow._diagram._types import ConversionError, convert
 
     with pytest.raises(ConversionError, match=re.escape(message)):
