@@ -156,10 +156,11 @@ class WorkflowCancelled(CrossflowError):
         self.graph = graph
         self.started_at = started_at
 
-    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
-        """What pickles of it: everything but the graph (see the class)."""
-        cancellation, events = _portable(self.cancellation, self.events, protocol)
-        extra = {k: v for k, v in self.__dict__.items() if k not in _OWN and _pickles(v, protocol)}
+    def __reduce__(self) -> tuple[Any, ...]:
+        """What pickles of it: everything but the graph (see the class). (Libraries that
+        take over the pickling of exceptions, such as tblib, call this too.)"""
+        cancellation, events = _portable(self.cancellation, self.events)
+        extra = {k: v for k, v in self.__dict__.items() if k not in _OWN and _pickles(v)}
         return (
             _unpickle,
             (type(self), self.args, cancellation, events, self.started_at, extra),
@@ -249,9 +250,9 @@ class ErrorCopy(CrossflowError):
 _OWN = frozenset({"cancellation", "events", "graph", "started_at"})
 
 
-def _pickles(value: object, protocol: Any) -> bool:
+def _pickles(value: object) -> bool:
     try:
-        pickle.dumps(value, protocol)
+        pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
     except Exception:
         return False
     return True
@@ -277,35 +278,33 @@ def _unpickle(
     return error
 
 
-def _portable(
-    cancellation: Cancellation, events: EventLog, protocol: Any
-) -> tuple[Cancellation, EventLog]:
+def _portable(cancellation: Cancellation, events: EventLog) -> tuple[Cancellation, EventLog]:
     """The cancellation and the events of a `WorkflowCancelled`, made to pickle: as they
     are when they do, else with `ErrorCopy`s for the exceptions that do not, and without
     the events that still do not."""
-    if _pickles((cancellation, events), protocol):
+    if _pickles((cancellation, events)):
         return cancellation, events
     import attrs
 
     from ._eventlog import EventLog
 
     copies: dict[int, object] = {}
-    cancellation = _portable_value(cancellation, protocol, copies)
+    cancellation = _portable_value(cancellation, copies)
     kept: list[Event] = []
     for event in events:
-        if not _pickles(event, protocol):
+        if not _pickles(event):
             changes = {
-                field.name: _portable_value(getattr(event, field.name), protocol, copies)
+                field.name: _portable_value(getattr(event, field.name), copies)
                 for field in attrs.fields(type(event))
             }
             event = attrs.evolve(event, **changes)
-            if not _pickles(event, protocol):
+            if not _pickles(event):
                 continue
         kept.append(event)
     return cancellation, EventLog(kept, events.started_at)
 
 
-def _portable_value(value: Any, protocol: Any, copies: dict[int, Any]) -> Any:
+def _portable_value(value: Any, copies: dict[int, Any]) -> Any:
     """`value` (an exception, or data of `_causes` that may hold one) with every exception
     that does not pickle replaced by its `ErrorCopy`; built bottom-up without recursion."""
     import attrs
@@ -314,7 +313,7 @@ def _portable_value(value: Any, protocol: Any, copies: dict[int, Any]) -> Any:
     from ._causes import _children as children
 
     if isinstance(value, BaseException):
-        return value if _pickles(value, protocol) else ErrorCopy.of(value)
+        return value if _pickles(value) else ErrorCopy.of(value)
     stack: list[tuple[Any, bool]] = [(value, False)]
     while stack:
         obj, ready = stack.pop()
@@ -325,7 +324,7 @@ def _portable_value(value: Any, protocol: Any, copies: dict[int, Any]) -> Any:
             stack.append((obj, True))
             stack.extend((c, False) for c in children(obj) if id(c) not in copies)
             continue
-        if isinstance(obj, ServiceFailed) and not _pickles(obj.error, protocol):
+        if isinstance(obj, ServiceFailed) and not _pickles(obj.error):
             obj = attrs.evolve(obj, error=ErrorCopy.of(obj.error))
         elif isinstance(obj, Cancellation):
             obj = Cancellation(

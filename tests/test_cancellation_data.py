@@ -5,9 +5,11 @@ S6.7)."""
 from __future__ import annotations
 
 import copy
+import copyreg
 import json
 import pickle
 import threading
+import types
 from typing import Any
 
 import anyio
@@ -46,6 +48,14 @@ LOCKED = cf.Workflow.build(
     lambda s, b: b.chain(s.start).map(explode, name="explode").connect(s.terminate),
     name="locked",
 )
+
+
+@pytest.fixture(autouse=True)
+def standard_pickling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exceptions pickle the standard way here, even when another test imported a
+    library that took their pickling over for the whole process (as Dask's distributed
+    does with tblib)."""
+    monkeypatch.delitem(copyreg.dispatch_table, cf.WorkflowCancelled, raising=False)
 
 
 async def cancelled(workflow: cf.Workflow[int, Any]) -> cf.WorkflowCancelled:
@@ -97,6 +107,20 @@ async def test_an_exception_that_does_not_pickle_crosses_as_a_copy() -> None:
     progress = cf.Progress.from_events(back.events)
     assert (progress.started, progress.finished, progress.failed) == (1, 1, 1)
     assert back.events.started_at == error.started_at
+
+
+async def test_a_workflow_cancelled_pickles_under_tblib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """API §4: when tblib has taken over the pickling of exceptions (Dask's distributed
+    installs it), a `WorkflowCancelled` still pickles without its graph, and its
+    traceback crosses too."""
+    support = pytest.importorskip("tblib.pickling_support")
+    error = await cancelled(EMPTY_HANDED)
+    monkeypatch.setitem(copyreg.dispatch_table, cf.WorkflowCancelled, support.pickle_exception)
+    monkeypatch.setitem(copyreg.dispatch_table, types.TracebackType, support.pickle_traceback)
+    back = pickle.loads(pickle.dumps(error))
+    assert back.cancellation == error.cancellation and back.graph is None
+    assert back.events == error.events and back.started_at == error.started_at
+    assert back.__traceback__ is not None
 
 
 async def test_a_workflow_cancelled_crosses_a_process_pool() -> None:
