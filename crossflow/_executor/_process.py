@@ -22,6 +22,17 @@ from ._base import Call, Executor
 from ._limits import check_limit, limiter_of, unlimited
 from ._pickling import UnpicklableMessage, check_function, dumps, plain_dumps, sendable
 
+_START_TIMED_OUT = (
+    "the worker process for {operation} was stopped before it started: it did not "
+    "report ready within 20 s of the event loop's clock (anyio's limit for starting a "
+    "worker process). Either starting a Python process took that long (a machine under "
+    "heavy load), or the clock jumped over the wait: a clock that skips idle time (a "
+    "trio MockClock with autojump) must not jump while a worker process starts. "
+    "Skip time with crossflow.testing (virtual_clock(), run_skipping_time(), explore()), "
+    "whose clocks wait for worker processes, raise the clock's autojump threshold above "
+    "the start-up time, or run in real time."
+)
+
 
 def _run_in_process(payload: bytes) -> bytes:
     """In the worker process: unpickle the call, run it, pickle its response."""
@@ -116,6 +127,8 @@ class ProcessExecutor(Executor):
             call.report_cancellation(True, "its worker process was killed")
             raise
         except anyio.BrokenWorkerProcess as error:
+            if isinstance(error.__cause__, TimeoutError):
+                raise CrossflowError(_START_TIMED_OUT.format(operation=operation)) from error
             raise CrossflowError(
                 f"the worker process running {operation} could not start, or died "
                 f"({describe_error(error.__cause__ or error, None)}). A worker process "

@@ -6,6 +6,7 @@ of sleeping until it is due. Time otherwise runs as usual.
 
 On trio this is trio's own `MockClock` with its autojump; on asyncio it is a selector
 that, instead of blocking until the next timer, moves the loop's `time()` forward to it.
+Neither jumps while a call to a worker process is under way (see `_workers`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import math
 import selectors
 import sys
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 
 import crossflow as cf
+
+from ._workers import asyncio_worker_call_under_way
 
 if TYPE_CHECKING:
     from _typeshed import FileDescriptorLike
@@ -30,8 +34,10 @@ Backend = Literal["asyncio", "trio"]
 T = TypeVar("T")
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
+_P = TypeVar("_P", bound=asyncio.BaseProtocol)
 
 _BACKENDS = ("asyncio", "trio")
+_EXIT_WAIT = 5.0  # seconds a closing loop waits for the subprocesses it killed to exit
 
 
 class _Skipped:
@@ -56,12 +62,19 @@ class _JumpingSelector(selectors.BaseSelector):
     asyncio's event loop asks its selector to wait at most until its next timer. When
     nothing is ready after `jump_after` real seconds, this selector adds the rest of
     that wait to the skipped time and returns at once: the timer is then due. A wait
-    without a timer (for I/O or a thread, nothing scheduled) blocks as usual.
+    without a timer (for I/O or a thread, nothing scheduled) blocks as usual, and so
+    does a wait while a task of `loop` waits for a worker process.
     """
 
-    def __init__(self, inner: selectors.BaseSelector, skipped: _Skipped) -> None:
+    def __init__(
+        self,
+        inner: selectors.BaseSelector,
+        skipped: _Skipped,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.inner = inner
         self.skipped = skipped
+        self.loop = loop  # set once the loop that uses this selector exists
 
     def register(
         self, fileobj: FileDescriptorLike, events: int, data: Any = None
@@ -85,7 +98,13 @@ class _JumpingSelector(selectors.BaseSelector):
         ready = self.inner.select(wait)
         if ready:
             return ready
-        skipped.seconds += max(0.0, timeout - (time.monotonic() - started))
+        left = timeout - (time.monotonic() - started)
+        if left <= 0:
+            return []
+        if self.loop is not None and asyncio_worker_call_under_way(self.loop):
+            # a worker process is starting or at work: wait for it in real time
+            return self.inner.select(left)
+        skipped.seconds += left
         return []
 
     def close(self) -> None:
@@ -99,14 +118,67 @@ class _JumpingSelector(selectors.BaseSelector):
 
 
 class _VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """An asyncio event loop whose clock jumps to the next timer when nothing else can run."""
+    """An asyncio event loop whose clock jumps to the next timer when nothing else can run.
+
+    It also keeps the subprocesses it started (worker processes among them) from
+    outliving it: when it closes, those still running are killed, their exits awaited
+    and their transports closed, so that none is left to report to a closed loop.
+    """
 
     def __init__(self, jump_after: float = 0.0) -> None:
         self._skipped = _Skipped(jump_after)
-        super().__init__(_JumpingSelector(selectors.DefaultSelector(), self._skipped))
+        self._subprocesses: weakref.WeakSet[asyncio.SubprocessTransport] = weakref.WeakSet()
+        selector = _JumpingSelector(selectors.DefaultSelector(), self._skipped)
+        super().__init__(selector)
+        selector.loop = self
 
     def time(self) -> float:
         return self._skipped.time()
+
+    async def subprocess_exec(
+        self, protocol_factory: Callable[[], _P], *args: Any, **kwargs: Any
+    ) -> tuple[asyncio.SubprocessTransport, _P]:
+        transport, protocol = await super().subprocess_exec(protocol_factory, *args, **kwargs)
+        self._subprocesses.add(transport)
+        return transport, protocol
+
+    async def subprocess_shell(
+        self, protocol_factory: Callable[[], _P], cmd: str | bytes, **kwargs: Any
+    ) -> tuple[asyncio.SubprocessTransport, _P]:
+        transport, protocol = await super().subprocess_shell(protocol_factory, cmd, **kwargs)
+        self._subprocesses.add(transport)
+        return transport, protocol
+
+    def close(self) -> None:
+        if not self.is_running() and not self.is_closed():
+            self._end_subprocesses()
+        super().close()
+
+    def _end_subprocesses(self) -> None:
+        """Kill the subprocesses still running, wait for their exits (reported by
+        asyncio's child watcher through this loop), and close their transports."""
+        left = [transport for transport in self._subprocesses if not transport.is_closing()]
+        if not left:
+            return
+        for transport in left:
+            if transport.get_returncode() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    transport.kill()
+
+        async def exits() -> None:
+            give_up = time.monotonic() + _EXIT_WAIT
+            # an exit is reported by asyncio's child watcher, on a thread of its own, and
+            # then shows in `get_returncode()`: there is nothing to await but a short sleep
+            while time.monotonic() < give_up and any(  # noqa: ASYNC110
+                transport.get_returncode() is None for transport in left
+            ):
+                await asyncio.sleep(0.005)
+            for transport in left:
+                transport.close()
+            await asyncio.sleep(0)  # the pipes' last callbacks
+
+        self._skipped.jump_after = math.inf  # those waits are real
+        self.run_until_complete(exits())
 
 
 def check_jump_after(jump_after: object, where: str) -> float:
@@ -134,31 +206,46 @@ def backend_options(backend: Backend, jump_after: float = 0.0) -> dict[str, Any]
     if backend == "trio":
         from trio.testing import MockClock
 
-        return {"clock": MockClock(rate=1.0, autojump_threshold=jump_after)}
+        from . import _trio_hold
+
+        clock = MockClock(rate=1.0, autojump_threshold=jump_after)
+        return {"clock": clock, "instruments": [_trio_hold.new_hold(clock)]}
     return {"loop_factory": lambda: _VirtualTimeLoop(jump_after)}
 
 
-def run(
-    fn: Callable[[], Awaitable[T]], backend: Backend, jump_after: float = 0.0, where: str = "run"
-) -> T:
-    """`fn()` in a new event loop of `backend` whose clock jumps over idle waits."""
+def _not_in_a_loop(where: str, instead: str) -> None:
+    """Refuse to start an event loop inside a running one, saying what to do there."""
     running = running_backend()
     if running is not None:
         raise cf.CrossflowError(
             f"cft.{where}() starts an event loop of its own, but was called inside a running "
-            f"{running} event loop; there, await the async version instead"
+            f"{running} event loop; there, {instead}"
         )
+
+
+def run(
+    fn: Callable[[], Awaitable[T]],
+    backend: Backend,
+    jump_after: float = 0.0,
+    where: str = "run",
+    instead: str = "call it from synchronous code",
+) -> T:
+    """`fn()` in a new event loop of `backend` whose clock jumps over idle waits.
+
+    `instead` says what to do inside a running event loop, where this cannot be used.
+    """
+    _not_in_a_loop(where, instead)
     return anyio.run(fn, backend=backend, backend_options=backend_options(backend, jump_after))
 
 
-def run_real(fn: Callable[[], Awaitable[T]], backend: Backend, where: str = "run") -> T:
+def run_real(
+    fn: Callable[[], Awaitable[T]],
+    backend: Backend,
+    where: str = "run",
+    instead: str = "call it from synchronous code",
+) -> T:
     """`fn()` in a new event loop of `backend`, in real time."""
-    running = running_backend()
-    if running is not None:
-        raise cf.CrossflowError(
-            f"cft.{where}() starts an event loop of its own, but was called inside a running "
-            f"{running} event loop; there, await the async version instead"
-        )
+    _not_in_a_loop(where, instead)
     return anyio.run(fn, backend=backend)
 
 
@@ -229,12 +316,15 @@ def virtual_clock(*, jump_after: float = 0.0) -> Iterator[None]:
     `trio.testing.MockClock` (anyio: `backend_options={"clock": MockClock()}`), whose
     autojump it switches on for the block.
 
-    What cannot be skipped: work that really runs elsewhere. A thread
-    (`anyio.to_thread.run_sync`), a subprocess or real I/O takes its real time, and the
-    clock does not know that it is coming: while the loop only waits for it, the clock
-    jumps to the next timer anyway, so a timeout may fire before the thread is done.
-    `jump_after` is how long, in real seconds, everything must have waited before the
-    clock jumps: raise it above the time such work takes.
+    What cannot be skipped: work that really runs elsewhere. A call in a worker process
+    (`cf.ProcessExecutor`, `anyio.to_process.run_sync`) takes its real time, and the
+    clock knows it: while a task waits for one (for the process to start, or for the
+    call to return), the clock does not jump. A thread (`anyio.to_thread.run_sync`,
+    `offload=True`, `cf.ThreadExecutor`), another subprocess or real I/O also takes its
+    real time, but the clock does not know that it is coming: while the loop only waits
+    for it, the clock jumps to the next timer anyway, so a timeout may fire before the
+    thread is done. `jump_after` is how long, in real seconds, everything must have
+    waited before the clock jumps: raise it above the time such work takes.
 
     Deadlines set outside the block, around it (a test's `anyio.fail_after`), are on the
     same clock: a wait that never ends jumps straight to them.
@@ -249,17 +339,8 @@ def virtual_clock(*, jump_after: float = 0.0) -> Iterator[None]:
     if reason is not None:
         raise cf.CrossflowError(f"cft.virtual_clock() cannot skip time here: {reason}")
     if running_backend() == "trio":
-        import trio
-        from trio.testing import MockClock
-
-        clock = trio.lowlevel.current_clock()
-        assert isinstance(clock, MockClock)  # invariant: checked above
-        before = clock.autojump_threshold
-        clock.autojump_threshold = jump_after
-        try:
+        with _trio_virtual_clock(jump_after):
             yield
-        finally:
-            clock.autojump_threshold = before
         return
     loop = asyncio.get_running_loop()
     selector = getattr(loop, "_selector", None)
@@ -270,7 +351,7 @@ def virtual_clock(*, jump_after: float = 0.0) -> Iterator[None]:
     # asyncio's selector event loops keep their selector in `_selector` (an attribute of
     # theirs, not a public one): wrapping it is what makes a running loop's clock jump
     skipped = _Skipped(jump_after)
-    jumping = _JumpingSelector(selector, skipped)
+    jumping = _JumpingSelector(selector, skipped, loop)
     had_own_time = "time" in vars(loop)
     own_time = vars(loop).get("time")
     loop._selector = jumping  # type: ignore[attr-defined]
@@ -287,6 +368,34 @@ def virtual_clock(*, jump_after: float = 0.0) -> Iterator[None]:
                 del loop.time
         # else: the loop keeps the time it jumped to (a clock never goes back), flowing on
         # as usual from there, since timers may already be set in that time
+
+
+@contextlib.contextmanager
+def _trio_virtual_clock(jump_after: float) -> Iterator[None]:
+    """`virtual_clock` on trio: the loop's `MockClock` autojumps, except while a worker
+    process is awaited (an instrument of the loop sees to that)."""
+    import trio
+    from trio.testing import MockClock
+
+    from . import _trio_hold
+
+    clock = trio.lowlevel.current_clock()
+    assert isinstance(clock, MockClock)  # invariant: checked by the caller
+    hold = _trio_hold.hold_for(clock)
+    added = hold is None
+    if hold is None:
+        hold = _trio_hold.new_hold(clock)
+        trio.lowlevel.add_instrument(hold)
+    before = hold.threshold
+    hold.threshold = jump_after
+    try:
+        yield
+    finally:
+        hold.threshold = before
+        if added:
+            trio.lowlevel.remove_instrument(hold)
+            _trio_hold.forget(clock)
+            hold.release()
 
 
 def run_skipping_time(
@@ -323,4 +432,10 @@ def run_skipping_time(
     async def main() -> Resp:
         return await workflow.run(request, on_event=on_event)
 
-    return run(main, chosen, jump, "run_skipping_time")
+    return run(
+        main,
+        chosen,
+        jump,
+        "run_skipping_time",
+        "await the workflow inside `with cft.virtual_clock():` instead",
+    )

@@ -7,9 +7,14 @@ process can be stopped anywhere: a call asked to stop has its process killed.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 import threading
+import time
+import warnings
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -28,6 +33,7 @@ from exec_support import (
     started_file,
     unpicklable_response,
 )
+from trio.testing import MockClock
 
 import crossflow as cf
 from crossflow import events as ev
@@ -220,3 +226,62 @@ async def test_cancelling_the_run_stops_abandoned_work(tmp_path: Path) -> None:
     assert kinds.count("TaskAbandoned") == 1
     [cancelled] = [e for e in session.events if isinstance(e, ev.TaskCancelled)]
     assert (cancelled.waited, cancelled.stopped) == (False, True)
+
+
+class FastClockLoop(asyncio.SelectorEventLoop):
+    """An asyncio loop whose clock runs 10,000 times faster than real time (as a clock
+    that skips idle waits would jump), and which closes the subprocess transports it
+    made when asked to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.origin = time.monotonic()
+        self.transports: list[asyncio.SubprocessTransport] = []
+
+    def time(self) -> float:
+        return self.origin + (time.monotonic() - self.origin) * 10_000
+
+    async def subprocess_exec(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        transport, protocol = await super().subprocess_exec(*args, **kwargs)
+        self.transports.append(transport)
+        return transport, protocol
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_clock_that_jumps_over_the_start_of_a_worker_is_named(backend: str) -> None:
+    """A worker process gets 20 s of the loop's clock to start: when that clock runs ahead
+    of real time (a clock that skips idle waits), the call fails with a message that says
+    so and what to do, not that the script lacks `if __name__ == '__main__':`."""
+    wf = single(double, executor=cf.ProcessExecutor())
+
+    async def main() -> tuple[str, type[BaseException] | None, type[BaseException] | None]:
+        try:
+            with pytest.raises(cf.WorkflowCancelled) as caught:
+                await wf.run(2)
+        finally:
+            loop = asyncio.get_running_loop() if backend == "asyncio" else None
+            if isinstance(loop, FastClockLoop):
+                for transport in loop.transports:  # anyio leaves the killed process's open
+                    transport.close()
+        cause = caught.value.cancellation.cause
+        assert isinstance(cause, cf.ServiceFailed)
+        error = cause.error
+        # only text and types leave: the exceptions' tracebacks hold the killed process
+        return str(error), type(error), type(error.__cause__)
+
+    if backend == "asyncio":
+        options: dict[str, Any] = {"loop_factory": FastClockLoop}
+    else:
+        options = {"clock": MockClock(rate=10_000)}
+    message, kind, cause = anyio.run(main, backend=backend, backend_options=options)
+    with warnings.catch_warnings():
+        # anyio kills the process that did not start without waiting for it: its
+        # finaliser warns that it may still be running
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+    assert kind is cf.CrossflowError and cause is anyio.BrokenWorkerProcess
+    assert "the worker process for work was stopped before it started" in message
+    assert "did not report ready within 20 s of the event loop's clock" in message
+    assert "or the clock jumped over the wait" in message
+    assert "crossflow.testing (virtual_clock(), run_skipping_time(), explore())" in message
+    assert "__main__" not in message
