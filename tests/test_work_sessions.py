@@ -3,7 +3,8 @@ it up when it is cancelled: the session id kept in a buffer for the `on_cancel` 
 workflow (S6.1-S6.3), a close in an uninterruptible scope with a timeout (S6.4, S6.5),
 and the session handle that cancels it and watches it (API §3, S9.1, S9.2).
 
-Every test runs on asyncio and on trio. The workflow and its simulated user await an
+Every test runs on asyncio and on trio, trio with a `MockClock` so that `explore` can skip
+time there too. The workflow and its simulated user await an
 `on_step` hook after each step they take; the tests pause there to cancel at an exact
 moment, without sleeping.
 """
@@ -18,6 +19,7 @@ import anyio
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from trio.testing import MockClock
 
 import crossflow as cf
 from crossflow import events as ev
@@ -34,6 +36,16 @@ from examples.work_sessions.workflow import (
 )
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """Both backends; trio with a clock that can skip time (it keeps real time's pace until
+    `explore` switches its autojump on)."""
+    if request.param == "trio":
+        return ("trio", {"clock": MockClock(rate=1.0)})
+    return "asyncio"
+
 
 AVAILABLE, ACTIVE, COMPLETED, WONT_DO = (
     TaskState.AVAILABLE,

@@ -9,7 +9,7 @@ import copy
 import inspect
 import math
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeAlias, TypeVar, cast
 
 import anyio
@@ -23,6 +23,7 @@ from crossflow import events as ev
 from ._clock import Backend
 from ._points import KINDS, InjectedFailure, Point, PointKind, cancel_points, event_key
 from ._points import failure_points as _failure_points
+from ._words import counted
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -60,7 +61,7 @@ class Outcome(Generic[Resp]):
             ended = f"responded {self.response!r}"
         else:
             ended = f"cancelled: {self.cancellation}"
-        return f"<Outcome ({where}, {self.backend}): {ended}; {len(self.events)} events>"
+        return f"<Outcome ({where}, {self.backend}): {ended}; {counted(len(self.events), 'event')}>"
 
     @property
     def responded(self) -> bool:
@@ -98,8 +99,8 @@ class ExplorationReport:
         time = "virtual time" if self.virtual_time else "real time"
         return (
             f"explored {self.workflow!r} on {' and '.join(self.backends)} in {time}: "
-            f"{self.runs} runs, {self.cancel_points} cancel points and "
-            f"{self.failure_points} failure points{left}; every check passed"
+            f"{counted(self.runs, 'run')}, {counted(self.cancel_points, 'cancel point')} and "
+            f"{counted(self.failure_points, 'failure point')}{left}; every check passed"
         )
 
     def __add__(self, other: ExplorationReport) -> ExplorationReport:
@@ -147,10 +148,10 @@ def _event_lines(events: Sequence[cf.Event], mark: int | None, note: str) -> lis
     stop = min(len(lines), start + _SHOWN_EVENTS - 10)
     shown = lines[:5]
     if start > 5:
-        shown.append(f"  ... {start - 5} events ...")
+        shown.append(f"  ... {counted(start - 5, 'event')} ...")
     shown += lines[start:stop]
     if stop < len(lines):
-        shown.append(f"  ... {len(lines) - stop} more events")
+        shown.append(f"  ... {counted(len(lines) - stop, 'more event')}")
     return shown
 
 
@@ -297,9 +298,10 @@ async def _run_once(
         ]
         raise ExplorationFailed("\n".join(lines), outcome)
     if not run.reached:
+        assert run.point is not None  # invariant: the plain run reaches its (no) point
         lines = [
-            f"{workflow.name!r} never reached {_describe_point(run.point, counts)} "
-            f"({options.backend})",
+            f"{workflow.name!r} did not reach {_name_point(run.point, counts)} ({options.backend})",
+            f"    the point: {run.point}",
             "    the run did not repeat the plain run: give explore a function that builds a "
             "fresh workflow with fresh state for each run, and keep what the workflow does "
             "independent of earlier runs, randomness and the clock",
@@ -333,19 +335,29 @@ def _workflow_source(source: object, where: str) -> Callable[[], cf.Workflow[Any
 
 
 def _check_kinds(kinds: object, where: str) -> tuple[PointKind, ...]:
+    given = kinds
     if isinstance(kinds, str):
         kinds = (kinds,)
     if not isinstance(kinds, Iterable):
         raise cf.InvalidArgument(
-            f"{where}(kinds=...) takes 'cancel', 'fail' or both, got {kinds!r}"
+            f"{where}(kinds=...) takes 'cancel', 'fail' or both, got {given!r}"
         )
     chosen = tuple(kinds)
+    if isinstance(given, Iterator):
+        given = chosen  # used up by now: show what it held
     wrong = [k for k in chosen if k not in KINDS]
     if wrong or not chosen:
         raise cf.InvalidArgument(
-            f"{where}(kinds=...) takes 'cancel', 'fail' or both, got {kinds!r}"
+            f"{where}(kinds=...) takes 'cancel', 'fail' or both, got {given!r}"
         )
     return tuple(k for k in KINDS if k in chosen)
+
+
+def _check_check(check: object, where: str) -> None:
+    if not callable(check):
+        raise cf.InvalidArgument(
+            f"{where}(check=...) takes a function called with each run's cft.Outcome, got {check!r}"
+        )
 
 
 def _check_fail_with(fail_with: object, where: str) -> FailWith:
@@ -389,9 +401,23 @@ def _spread(points: Sequence[Point], limit: int | None) -> Sequence[Point]:
 
 
 def _virtual_time(virtual_time: object, jump_after: float, where: str) -> Any:
-    """The context in which runs go: a virtual clock, if asked for or possible."""
+    """The context in which runs go: a virtual clock, if asked for or possible.
+
+    Left to choose (None), where time cannot be skipped it warns that the runs go in
+    real time, and how to skip it.
+    """
     if virtual_time is None:
-        use = _clock.why_time_cannot_be_skipped() is None
+        reason = _clock.why_time_cannot_be_skipped()
+        use = reason is None
+        if reason is not None:
+            warnings.warn(
+                cf.CrossflowWarning(
+                    f"cft.{where}() runs in real time here, so every delay, timeout and "
+                    f"sleep of the runs takes its full time: {reason}. Pass "
+                    "virtual_time=False to run in real time without this warning."
+                ),
+                stacklevel=3,
+            )
     elif virtual_time is True or virtual_time is False:
         use = virtual_time
     else:
@@ -409,13 +435,18 @@ def _virtual(jump_after: float) -> Any:
         yield True
 
 
-def _describe_point(point: Point | None, counts: dict[str, int]) -> str:
-    if point is None:
-        return "on the plain run (no cancellation, no failure)"
+def _name_point(point: Point, counts: dict[str, int]) -> str:
+    """How the point is numbered: "cancel point 4 of 10"."""
     kind = "cancel" if point.kind == "cancel" else "failure"
     total = counts[point.kind]
     of = f" of {total}" if total else ""
-    return f"at {kind} point {point.index + 1}{of}: {point}"
+    return f"{kind} point {point.index + 1}{of}"
+
+
+def _describe_point(point: Point | None, counts: dict[str, int]) -> str:
+    if point is None:
+        return "on the plain run (no cancellation, no failure)"
+    return f"at {_name_point(point, counts)}: {point}"
 
 
 async def _check_outcome(
@@ -570,7 +601,8 @@ async def explore(
             None: no limit.
         virtual_time: True: skip idle waits (fails where time cannot be skipped: trio
             started without a `MockClock`); False: run in real time; None (default):
-            skip them where the event loop allows it.
+            skip them where the event loop allows it, and elsewhere run in real time
+            with a `cf.CrossflowWarning` that says how to skip them.
         jump_after: see `virtual_clock`.
 
     Returns:
@@ -582,10 +614,7 @@ async def explore(
         InvalidArgument: an argument has the wrong type or value.
     """
     make = _workflow_source(wf, "explore")
-    if not callable(check):
-        raise cf.InvalidArgument(
-            f"explore(check=...) takes a function called with each run's cft.Outcome, got {check!r}"
-        )
+    _check_check(check, "explore")
     chosen = _check_kinds(kinds, "explore")
     most = _check_limit(limit, "explore")
     failing, why, limit_s = _options(fail_with, reason, timeout, "explore")
@@ -635,15 +664,23 @@ def explore_sync(
         CrossflowError: called inside a running event loop (await `explore` there).
         InvalidArgument: an argument has the wrong type or value.
     """
+    where = "explore_sync"
     backends = (backend,) if isinstance(backend, str) else tuple(backend)
     if not backends:
-        raise cf.InvalidArgument("explore_sync(backend=...) needs at least one backend")
-    chosen = [_clock.check_backend(b, "explore_sync") for b in backends]
+        raise cf.InvalidArgument(f"{where}(backend=...) needs at least one backend")
+    chosen = [_clock.check_backend(b, where) for b in backends]
+    # checked here, so that a mistake is named as given, before any event loop starts
+    _workflow_source(wf, where)
+    _check_check(check, where)
+    points = _check_kinds(kinds, where)
+    most = _check_limit(limit, where)
+    _options(fail_with, reason, timeout, where)
     if virtual_time is not True and virtual_time is not False:
         raise cf.InvalidArgument(
-            f"explore_sync(virtual_time=...) takes True or False, got {virtual_time!r}"
+            f"{where}(virtual_time=...) takes True or False, got {virtual_time!r}"
         )
-    jump = _clock.check_jump_after(jump_after, "explore_sync")
+    jump = _clock.check_jump_after(jump_after, where)
+    instead = "await cft.explore(...) instead"  # inside a running event loop
     report: ExplorationReport | None = None
     for one in chosen:
 
@@ -652,8 +689,8 @@ def explore_sync(
                 wf,
                 request,
                 check=check,
-                kinds=kinds,
-                limit=limit,
+                kinds=points,
+                limit=most,
                 fail_with=fail_with,
                 reason=reason,
                 timeout=timeout,
@@ -662,9 +699,9 @@ def explore_sync(
             )
 
         if virtual_time:
-            done = _clock.run(main, one, jump, "explore_sync")
+            done = _clock.run(main, one, jump, where, instead)
         else:
-            done = _clock.run_real(main, one, "explore_sync")
+            done = _clock.run_real(main, one, where, instead)
         report = done if report is None else report + done
     assert report is not None  # invariant: at least one backend
     return report

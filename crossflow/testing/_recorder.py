@@ -20,6 +20,8 @@ from typing import Any, Literal, final
 
 import attrs
 
+from ._words import counted
+
 __all__ = ("EventKind", "Probe", "ProbeEvent", "current_run", "running_as")
 
 EventKind = Literal["started", "finished", "cancelled", "failed", "reached"]
@@ -104,7 +106,9 @@ class Probe:
         self._counter = itertools.count(1)
 
     def __repr__(self) -> str:
-        return f"<Probe: {len(self.events)} events, {len(self.open_activations())} running>"
+        return (
+            f"<Probe: {counted(len(self.events), 'event')}, {len(self.open_activations())} running>"
+        )
 
     def new_activation(self) -> int:
         """A fresh activation number, for a service call that is about to start."""

@@ -47,6 +47,7 @@ from hypothesis import strategies as st
 import crossflow as cf
 
 from ._recorder import EventKind, Probe, ProbeEvent, running_as
+from ._words import counted
 
 __all__ = (
     "CLEANUP_KINDS",
@@ -1160,7 +1161,7 @@ class DrawnWorkflow:
         )
 
     def __repr__(self) -> str:
-        flags = [f"{self.operations} operations"]
+        flags = [counted(self.operations, "operation")]
         if self.terminate_on_every_path:
             flags.append("terminate on every path")
         if self.deterministic:

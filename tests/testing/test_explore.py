@@ -2,7 +2,8 @@
 then a run for each service activation failing in turn; every outcome checked, the first
 violation reported with its point and its run's events.
 
-Every async test runs on asyncio and on trio.
+Every async test runs on asyncio and on trio; on trio the event loop has a `MockClock`, so
+that `explore` skips time there too (without one it runs in real time, and warns).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import anyio
 import pytest
+import virtual_backends
 
 import crossflow as cf
 from crossflow import events as ev
@@ -22,6 +24,8 @@ from crossflow.testing._points import event_key
 pytestmark = pytest.mark.anyio
 
 TIMEOUT = 10
+
+anyio_backend = virtual_backends.anyio_backend
 
 
 async def twice(x: int) -> int:
@@ -337,7 +341,8 @@ async def test_a_run_that_does_not_repeat_the_plain_run_is_reported() -> None:
     with anyio.fail_after(TIMEOUT), pytest.raises(cft.ExplorationFailed) as caught:
         await cft.explore(stateful, 1, check=lambda outcome: None, kinds="fail")
     message = str(caught.value)
-    assert "never reached at failure point 2 of 2: `twice` raised an injected failure" in message
+    assert "'stateful' did not reach failure point 2 of 2 (" in message
+    assert "the point: `twice` raised an injected failure, in session stateful" in message
     assert "the run did not repeat the plain run" in message
     assert caught.value.__cause__ is None
 
@@ -391,7 +396,7 @@ async def test_reprs_say_what_happened() -> None:
     )
     time = "virtual time" if report.virtual_time else "real time"
     assert str(report) == (
-        f"explored 'pipeline' on {backend} in {time}: 2 runs, 1 cancel points and "
+        f"explored 'pipeline' on {backend} in {time}: 2 runs, 1 cancel point and "
         "0 failure points (of 19 found); every check passed"
     )
 
@@ -429,7 +434,7 @@ async def test_fail_with_must_make_an_exception() -> None:
 
 async def test_explore_sync_refuses_a_running_event_loop() -> None:
     """`explore_sync` starts event loops of its own: inside one, it says to await `explore`."""
-    with pytest.raises(cf.CrossflowError, match="await the async version instead"):
+    with pytest.raises(cf.CrossflowError, match=r"there, await cft\.explore\(\.\.\.\) instead"):
         cft.explore_sync(pipeline, 1, check=Seen())
 
 
@@ -464,3 +469,54 @@ def test_explore_sync_rejects_bad_arguments(kwargs: dict[str, object], match: st
     """`cf.InvalidArgument` for a backend that is not one, or no backend at all."""
     with pytest.raises(cf.InvalidArgument, match=match):
         cft.explore_sync(pipeline, 1, check=Seen(), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kinds": "cancl"}, "explore_sync(kinds=...) takes 'cancel', 'fail' or both, got 'cancl'"),
+        (
+            {"kinds": ["cancel", "stop"]},
+            "explore_sync(kinds=...) takes 'cancel', 'fail' or both, got ['cancel', 'stop']",
+        ),
+        ({"limit": -1}, "explore_sync(limit=...) takes a number of points >= 0 or None, got -1"),
+        ({"check": None}, "explore_sync(check=...) takes a function called with each run's"),
+        ({"wf": 3}, "explore_sync(wf, ...) takes a cf.Workflow, or a function of no arguments"),
+        ({"fail_with": 3}, "explore_sync(fail_with=...) takes an Exception subclass"),
+        ({"reason": 3}, "explore_sync(reason=...) takes a str or None, got 3"),
+        ({"timeout": 0}, "explore_sync(timeout=...) takes a number of seconds > 0 or None, got 0"),
+    ],
+)
+def test_explore_sync_names_itself_and_the_value_as_given(
+    kwargs: dict[str, object], message: str
+) -> None:
+    """A mistake in an argument of `explore_sync` is reported by `explore_sync` (the
+    function called, not the `explore` it runs), with the value as it was given."""
+    arguments: dict[str, object] = {"wf": pipeline, "check": Seen(), **kwargs}
+    wf = arguments.pop("wf")
+    with pytest.raises(cf.InvalidArgument) as caught:
+        cft.explore_sync(wf, 1, **arguments)  # type: ignore[arg-type]
+    assert str(caught.value).startswith(message)
+
+
+def test_explore_sync_takes_kinds_from_an_iterator() -> None:
+    """`kinds` may be any iterable, an iterator too: it is read once, for every backend."""
+    report = cft.explore_sync(
+        pipeline, 1, check=Seen(), kinds=iter(["fail"]), backend=("asyncio", "trio")
+    )
+    assert (report.cancel_points, report.failure_points) == (0, 2 * 3)
+
+
+@pytest.mark.parametrize(
+    ("counts", "text"),
+    [
+        ((1, 1, 0), "1 run, 1 cancel point and 0 failure points"),
+        ((2, 0, 1), "2 runs, 0 cancel points and 1 failure point"),
+        ((3, 1, 1), "3 runs, 1 cancel point and 1 failure point"),
+    ],
+)
+def test_the_report_counts_in_words(counts: tuple[int, int, int], text: str) -> None:
+    """The report's text says "1 failure point", "2 failure points"."""
+    runs, cancel, fail = counts
+    report = cft.ExplorationReport("wf", ("asyncio",), runs, cancel + fail, cancel, fail, 9, True)
+    assert f"in virtual time: {text} (of 9 found); every check passed" in str(report)

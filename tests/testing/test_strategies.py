@@ -391,7 +391,7 @@ def test_probe_repr_and_clear() -> None:
     with running_as(3):
         a = probe.new_activation()
         probe.record(ROOT, "op", "started", 1, activation=a, is_async=True)
-    assert repr(probe) == "<Probe: 1 events, 1 running>"
+    assert repr(probe) == "<Probe: 1 event, 1 running>"
     assert probe.events[0].run == 3
     assert str(probe.events[0]) == f"run 3 root async op started (1) #{a}"
     probe.clear()

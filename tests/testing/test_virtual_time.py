@@ -8,6 +8,7 @@ The async tests run on asyncio and on trio; on trio the event loop is started wi
 
 from __future__ import annotations
 
+import re
 import threading
 
 import anyio
@@ -133,9 +134,13 @@ def test_run_skipping_time_rejects_bad_arguments(kwargs: dict[str, object], matc
 
 
 async def test_run_skipping_time_refuses_a_running_event_loop() -> None:
-    """It starts an event loop of its own; inside one, it says what to do instead."""
-    with pytest.raises(cf.CrossflowError, match=r"inside a running (asyncio|trio) event loop"):
+    """It starts an event loop of its own; inside one, it says what to do instead: await
+    the workflow inside `virtual_clock()` (there is no async `run_skipping_time`)."""
+    with pytest.raises(cf.CrossflowError) as caught:
         cft.run_skipping_time(timed_out, 1)
+    message = str(caught.value)
+    assert re.search(r"inside a running (asyncio|trio) event loop", message)
+    assert "there, await the workflow inside `with cft.virtual_clock():` instead" in message
 
 
 async def test_virtual_clock_skips_idle_waits() -> None:
@@ -223,14 +228,24 @@ def test_explore_sync_skips_time_on_both_backends() -> None:
 
 def test_without_a_mock_clock_trio_cannot_skip_time() -> None:
     """On trio the clock is chosen when the loop starts: without a `MockClock`,
-    `virtual_clock()` says how to start one; `explore` then runs in real time, unless
-    asked for virtual time, which fails the same way."""
+    `virtual_clock()` says how to start one; `explore` then runs in real time, with a
+    warning that says how to skip time, unless asked for virtual time, which fails the
+    same way."""
 
     async def main() -> None:
         with pytest.raises(cf.CrossflowError, match="MockClock"), cft.virtual_clock():
             pass  # pragma: no cover
-        report = await cft.explore(quick, 1, check=lambda o: None)
+        with pytest.warns(cf.CrossflowWarning, match="runs in real time here") as warned:
+            report = await cft.explore(quick, 1, check=lambda o: None)
         assert not report.virtual_time
+        (warning,) = warned
+        assert "backend_options={'clock': MockClock()}" in str(warning.message)
+        assert "Pass virtual_time=False to run in real time without this warning" in str(
+            warning.message
+        )
+        assert warning.filename == __file__  # it points at the call of explore
+        report = await cft.explore(quick, 1, check=lambda o: None, virtual_time=False)
+        assert not report.virtual_time  # asked for: no warning (they are errors here)
         with pytest.raises(cf.CrossflowError, match="cannot skip time here"):
             await cft.explore(quick, 1, check=lambda o: None, virtual_time=True)
 
