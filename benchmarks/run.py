@@ -27,6 +27,8 @@ PY = sys.executable
 TIMEOUT_S = 600
 BACKENDS = ("asyncio", "trio")
 
+EXPLORE_WORKLOADS = ("work_sessions", "hour_delay_50")  # crossflow_explore.py's argv[2]
+
 JOBS = [  # (workload, script, args): each one is a fresh subprocess
     ("W1", "floor_python_w1.py", []),
     ("W1", "floor_asyncio_w1.py", ["await"]),
@@ -54,6 +56,11 @@ JOBS = [  # (workload, script, args): each one is a fresh subprocess
     *[("W10", "crossflow_w10.py", [b]) for b in BACKENDS],
     *[("W4T", "floor_anyio_w4t.py", [b]) for b in BACKENDS],
     *[("W4T", "crossflow_w4t.py", [b]) for b in BACKENDS],
+    *[
+        ("EXPLORE", "crossflow_explore.py", [b, which])
+        for b in BACKENDS
+        for which in EXPLORE_WORKLOADS
+    ],
 ]
 
 # The soak checks (memory over a minute of looping, and over 100,000 sessions) take minutes:
@@ -77,6 +84,7 @@ PAD_LIMIT = 1.3  # W6, W7: time with 2,000 idle operations added / time with 10
 D1_LIMIT = 1.2  # W1 built from a diagram / the same workflow built in code, same backend
 W9_LIMIT = 1.3  # 200 offloaded sleeps, 20 threads: ms/session vs the anyio floor, same backend
 W10_LIMIT = 1.5  # 1,000 tiny functions on Dask: ms/session vs client.submit + gather
+EXPLORE_LIMIT_S = 3.0  # 50 operations and an hour's delay, explored at every point: s/exploration
 
 VERSIONS_SNIPPET = r"""
 import json, sys, platform
@@ -112,6 +120,8 @@ TITLES = {
     "1 session per repeat",
     "W4T": "W4T cancel latency in threads — W4 with the 100 branches in worker threads that poll "
     "cf.cancel_requested() every millisecond (reported, no target)",
+    "EXPLORE": "EXPLORE — `cft.explore_sync` at every point, in virtual time: the work-session "
+    "example (22 runs) and a chain of 50 operations with a one-hour delay (154 runs); no floor",
     "SOAK": "SOAK memory — one session looping for 60 s with `events=False`; 100,000 `start()` "
     "sessions with the cyclic GC off (not timed; only with `--only SOAK`)",
 }
@@ -305,6 +315,17 @@ def measurements(w: str, rows: list[dict]) -> list[str]:
                 f"| {r['peer']} | {r['variant']} | {mibs} | {f(r['first_third_max_mib'])} | "
                 f"{f(r['last_third_max_mib'])} | {r['growth_mib']:+.1f} MiB | {work} | {found} |"
             )
+    elif w == "EXPLORE":
+        out += [
+            "| peer | variant | runs per exploration | s/exploration median | min | max | "
+            "runs/s median (slowest–fastest) |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        out += [
+            f"| {r['peer']} | {r['variant']} | {r['runs']} | {mmm(r['s_per_exploration'])} | "
+            f"{rng(r['runs_per_s'])} |"
+            for r in ok
+        ]
     elif w == "D1":
         out += [
             "| peer | variant | µs/session from the diagram median (min–max) | in code | "
@@ -543,6 +564,32 @@ def targets(w: str, rows: list[dict]) -> tuple[list[str], list[tuple[str, str]]]
                 f"≤ {PAD_LIMIT:g}",
                 verdict(r, PAD_LIMIT),
             )
+        elif w == "EXPLORE":
+            for which in EXPLORE_WORKLOADS:
+                ex = find(rows, "crossflow_explore", b, which)
+                sec = ex["s_per_exploration"]["median"] if ex else None
+                rate = ex["runs_per_s"]["median"] if ex else None
+                mine = f"{f(sec)} s, {f(rate)} runs/s" if ex else "–"
+                if which == "hour_delay_50":
+                    add(
+                        "s per exploration: 50 operations, a 1 h delay, every point",
+                        b,
+                        mine,
+                        "–",
+                        "–",
+                        f"≤ {EXPLORE_LIMIT_S:g} s",
+                        verdict(sec, EXPLORE_LIMIT_S),
+                    )
+                else:
+                    add(
+                        "s per exploration: the work-session example (reported, no target)",
+                        b,
+                        mine,
+                        "–",
+                        "–",
+                        "–",
+                        "info",
+                    )
         elif w == "D1":
             r = cf["ratio"] if cf else None
             add(
