@@ -24,6 +24,32 @@ _TOO_DEEP = (
 )
 
 
+def _copied(data: Any) -> Any:
+    """A deep copy of JSON-like data, however deeply nested (no recursion); values other
+    than dicts and lists are copied with `copy.deepcopy`."""
+
+    def fresh(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {}
+        if isinstance(value, list):
+            return []
+        return copy.deepcopy(value)
+
+    top = fresh(data)
+    todo: list[tuple[Any, Any]] = [(data, top)]
+    while todo:
+        source, target = todo.pop()
+        if isinstance(source, Mapping):
+            for key, value in source.items():
+                target[key] = made = fresh(value)
+                todo.append((value, made))
+        elif isinstance(source, list):
+            for value in source:
+                target.append(made := fresh(value))
+                todo.append((value, made))
+    return top
+
+
 @final
 class Diagram:
     """A crossflow JSON diagram: the format of crossflow's Rust library and its editor.
@@ -98,10 +124,7 @@ class Diagram:
                 ) from None
             return cls(parsed, name)
         if isinstance(data, Mapping):
-            try:
-                return cls(copy.deepcopy(dict(data)), name)
-            except RecursionError:
-                raise DiagramError([Problem("", "", _TOO_DEEP)], name) from None
+            return cls(_copied(data), name)
         raise InvalidArgument(
             f"Diagram.from_json takes JSON text or a dict, got {data!r} of type "
             f"{type(data).__name__}; to read a file, use Diagram.from_file(path)"
@@ -125,7 +148,7 @@ class Diagram:
 
     def to_dict(self) -> Any:
         """The document as it was read (a deep copy), `extensions` included."""
-        return copy.deepcopy(self._data)
+        return _copied(self._data)
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The document as JSON text."""

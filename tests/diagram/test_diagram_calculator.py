@@ -3,6 +3,7 @@ registry (catalogue §13.6), on both backends."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import anyio
@@ -113,3 +114,84 @@ def test_input_examples_are_read() -> None:
         ("123", "Multiply 123 by 3 to get 369"),
         ("456", "Multiply 456 by 3 to get 1368"),
     ]
+
+
+def arithmetic(builder: str, config: float | None = None) -> dict[str, Any]:
+    op = {"type": "node", "builder": builder, "next": {"builtin": "terminate"}}
+    if config is not None:
+        op["config"] = config
+    return {"version": "0.1.0", "start": "op", "ops": {"op": op}}
+
+
+async def run_doc(document: dict[str, Any], request: Any) -> Any:
+    with anyio.fail_after(10):
+        return await Diagram.from_json(document).build(make_registry()).run(request)
+
+
+@pytest.mark.parametrize(
+    ("request_", "config", "expected"),
+    [
+        ([1, 0], None, math.inf),
+        ([-3, 0], None, -math.inf),
+        ([3, -0.0], None, -math.inf),
+        (5, 0.0, math.inf),
+        ([6, 3], None, 2.0),
+    ],
+)
+async def test_division_by_zero_is_infinite(request_: Any, config: Any, expected: float) -> None:
+    """§13.6: `div` computes as crossflow's calculator (Rust floats): dividing by zero
+    gives an infinity with the quotient's sign, not an error."""
+    assert await run_doc(arithmetic("div", config), request_) == expected
+
+
+async def test_zero_divided_by_zero_is_nan() -> None:
+    """§13.6: 0 / 0 is NaN, as in crossflow's calculator."""
+    assert math.isnan(await run_doc(arithmetic("div"), [0, 0]))
+
+
+async def test_overflow_is_infinite() -> None:
+    """§13.6: a product beyond a float's range is an infinity, and so is an integer too
+    large for a float."""
+    assert await run_doc(arithmetic("mul", 10.0), 1e308) == math.inf
+    assert await run_doc(arithmetic("add"), [10**400, 1]) == math.inf
+
+
+async def test_print_writes_infinity_as_null(capsys: pytest.CaptureFixture[str]) -> None:
+    """`print` writes JSON, so an infinity is `null`, as crossflow writes it."""
+    doc = arithmetic("print")
+    capsys.readouterr()
+    assert await run_doc(doc, [1.5, math.inf, {"x": -math.inf}]) == {"Ok": None}
+    assert capsys.readouterr().out == '[1.5,null,{"x":null}]\n'
+
+
+@pytest.mark.parametrize(
+    ("config", "request_", "holds"),
+    [
+        (10.0, [1, 2, 3], True),
+        (10.0, [1, 20], False),
+        ({"compared_to": 3.0, "or_equal": True}, [1, 3], True),
+        (10.0, 4, True),
+        (None, [1, 2, 3], True),
+        (None, [3, 2], False),
+    ],
+)
+async def test_comparison_with_a_number_checks_every_element(
+    config: Any, request_: Any, holds: bool
+) -> None:
+    """§13.6: `less_than` with a number compares every element of an array with it.
+    crossflow's calculator answers `Err` for any array there ([Q] in the catalogue); this
+    registry keeps the comparison (see the differences from crossflow in the docs)."""
+    doc = {
+        "version": "0.1.0",
+        "start": "cmp",
+        "ops": {
+            "cmp": {"type": "node", "builder": "less_than", "config": config, "next": "fork"},
+            "fork": {
+                "type": "fork_result",
+                "ok": {"builtin": "terminate"},
+                "err": "failed",
+            },
+            "failed": {"type": "transform", "cel": '"err"', "next": {"builtin": "terminate"}},
+        },
+    }
+    assert await run_doc(doc, request_) == ("err" if not holds else request_)

@@ -220,3 +220,131 @@ def test_render_prints_to_stdout() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("flowchart TB")
+
+
+def strict_json(text: str) -> object:
+    """`text` parsed as JSON, refusing what JSON has not (Infinity, NaN)."""
+
+    def refuse(constant: str) -> object:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_numbers_json_has_no_form_for_are_null(tmp_path: Path) -> None:
+    """The command always prints valid JSON: a response that overflows to infinity is
+    written `null` (as crossflow's serde_json writes it), in the response and in the
+    event log."""
+    events = tmp_path / "events.jsonl"
+    result = crossflow(
+        "run", str(CALCULATOR / "multiply_by_3.json"), "1e308", "--registry", REGISTRY,
+        "--events", str(events),
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, "null\n"), result.stderr
+    for line in events.read_text(encoding="utf-8").splitlines():
+        strict_json(line)
+    divide = diagram_file(
+        tmp_path,
+        {"version": "0.1.0", "start": "d",
+         "ops": {"d": {"type": "node", "builder": "div", "next": {"builtin": "terminate"}}}},
+    )  # fmt: skip
+    result = crossflow("run", divide, "[1, 0]", "--registry", REGISTRY)
+    assert (result.returncode, result.stdout) == (0, "null\n"), result.stderr
+
+
+def test_a_request_must_be_json() -> None:
+    """`NaN` or `Infinity` is not JSON: a usage error, as any text that is not JSON."""
+    result = crossflow("run", str(CALCULATOR / "multiply_by_3.json"), "NaN", "--registry", REGISTRY)
+    assert result.returncode == 2
+    assert "the request is not JSON" in result.stderr
+
+
+def test_implicit_error_cause_has_the_whole_text(tmp_path: Path) -> None:
+    """S11.3: a run cancelled by a transform's error prints the cause naming the diagram's
+    operation, with the whole error text (not shortened)."""
+    path = diagram_file(
+        tmp_path,
+        {"version": "0.1.0", "start": "t",
+         "ops": {"t": {"type": "transform", "cel": "request.x",
+                       "next": {"builtin": "terminate"}}}},
+    )  # fmt: skip
+    result = crossflow("run", path, "5", "--registry", REGISTRY)
+    assert result.returncode == 1
+    cause = strict_json(result.stderr)
+    assert isinstance(cause, dict)
+    assert (cause["kind"], cause["operation"]) == ("ServiceFailed", "t")
+    assert cause["error"]["type"] == "ImplicitCancel"
+    message = cause["error"]["message"]
+    assert message.startswith("transform 't' failed: ") and len(message) > 200
+    assert "chars)" not in message
+
+
+UNREACHABLE = {
+    "version": "0.1.0",
+    "start": "mul",
+    "ops": {"mul": {"type": "node", "builder": "mul", "next": {"builtin": "dispose"}}},
+}
+
+
+def test_unreachable_diagram_is_a_warning_line(tmp_path: Path) -> None:
+    """`check` reports a diagram that can never finish as a warning line naming its
+    operations, and exits 0 (it has no problem); `render` prints the same line; `run`
+    prints only its cause. No Python warning (with its source line) is printed."""
+    path = diagram_file(tmp_path, UNREACHABLE)
+    check = crossflow("check", path, "--registry", REGISTRY)
+    assert check.returncode == 0
+    assert check.stdout == f"{path}: no problems\n"
+    (line,) = check.stderr.splitlines()
+    assert line.startswith(f"{path}: warning: the diagram 'diagram' can never finish")
+    assert '\'mul\' sends "next" to {"builtin": "dispose"}' in line
+    render = crossflow("render", path, "--format", "dot", "--registry", REGISTRY)
+    assert render.returncode == 0
+    assert render.stderr.splitlines() == [line]
+    run = crossflow("run", path, "4", "--registry", REGISTRY)
+    assert run.returncode == 1
+    assert strict_json(run.stderr) == {
+        "kind": "Unreachable", "scope": "diagram", "disposals": [], "omitted": 0,
+    }  # fmt: skip
+    for result in (check, render, run):
+        assert "UnreachableWarning" not in result.stderr
+        assert "sys.exit" not in result.stderr
+
+
+def test_missing_diagram_file_is_wrong_usage(tmp_path: Path) -> None:
+    """A diagram file that cannot be read is wrong usage (exit 2), with the usage of the
+    subcommand; a file that is not a diagram has problems (exit 3)."""
+    missing = str(tmp_path / "missing.json")
+    for args in (["check", missing], ["run", missing, "4"], ["render", missing]):
+        result = crossflow(*args, "--registry", REGISTRY)
+        assert result.returncode == 2
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith(f"usage: crossflow {args[0]} ")
+        assert lines[-1] == (
+            f"crossflow {args[0]}: error: cannot read the diagram file {missing!r}: "
+            "No such file or directory"
+        )
+    not_json = tmp_path / "broken.json"
+    not_json.write_text("{", encoding="utf-8")
+    assert crossflow("check", str(not_json), "--registry", REGISTRY).returncode == 3
+
+
+def test_usage_errors_show_the_subcommands_usage() -> None:
+    """An error found after the arguments were read (a registry that cannot be loaded)
+    prints the usage of the subcommand, not of `crossflow`."""
+    result = crossflow("registry", "--registry", "no_such_module:registry")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0].startswith("usage: crossflow registry ")
+    assert "crossflow registry: error: cannot import 'no_such_module'" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["clone_from_buffer.json", "fibonacci.json"])
+def test_render_without_a_registry_draws_stand_ins(name: str) -> None:
+    """Without `--registry`, `render` draws the diagram's structure: each node a stand-in
+    named after its operation and its builder (API §7)."""
+    result = crossflow("render", str(CALCULATOR / name), "--format", "mermaid")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    document = json.loads((CALCULATOR / name).read_text(encoding="utf-8"))
+    for op_id, op in document["ops"].items():
+        if op["type"] == "node":
+            assert f"{op_id} ({op['builder']})" in result.stdout

@@ -311,6 +311,46 @@ def test_transform_without_the_cel_extra(
         "/ops/t: transform needs CEL, which is an optional extra: install it with `pip "
         "install 'crossflow-py[cel]'` (it brings the common-expression-language package)"
     ]
+    # a transform without its expression is that one problem, with or without the extra
+    missing = diagram({"t": {"type": "transform", "next": TERMINATE}}, "t")
+    assert messages(missing, registry) == [
+        "/ops/t: a transform operation needs 'cel' (a string); add it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cel", "expected"),
+    [
+        (None, "/ops/t: a transform operation needs 'cel' (a string); add it"),
+        ("", '/ops/t/cel: "cel" is empty; write the expression, e.g. "request" or "request.x"'),
+        (5, "/ops/t/cel: 'cel' must be a string, got 5"),
+    ],
+)
+def test_transform_without_an_expression_is_one_problem(
+    cel: Any, expected: str, registry: Registry
+) -> None:
+    """A transform whose `cel` is missing, empty or not text has one problem, not a second
+    one for compiling nothing."""
+    op: dict[str, Any] = {"type": "transform", "next": TERMINATE}
+    if cel is not None:
+        op["cel"] = cel
+    assert messages(diagram({"t": op}, "t"), registry) == [expected]
+
+
+def test_config_problems_speak_json() -> None:
+    """A config problem shows the value as JSON and the type as the JSON values it takes:
+    `null`, not `None`; `"nope"`, not `'nope'`."""
+    from examples.calculator import make_registry as calculator
+
+    doc = diagram({"c": node("less_than", config="nope")}, "c")
+    assert messages(doc, calculator()) == [
+        "/ops/c/config: the config \"nope\" does not fit node builder 'less_than', which "
+        'takes "or_equal", a number, null or an object (ComparisonSettings). For example: '
+        "null (Each element against the next one.)."
+    ]
+    doc = diagram({"c": node("less_than", config={"compared_to": True})}, "c")
+    (found,) = messages(doc, calculator())
+    assert found.startswith('/ops/c/config: the config {"compared_to": true} does not fit')
 
 
 def test_builder_failures_are_problems(registry: Registry) -> None:
