@@ -206,10 +206,10 @@ def backend_options(backend: Backend, jump_after: float = 0.0) -> dict[str, Any]
     if backend == "trio":
         from trio.testing import MockClock
 
-        from . import _trio_hold
+        from ._trio_hold import new_hold
 
         clock = MockClock(rate=1.0, autojump_threshold=jump_after)
-        return {"clock": clock, "instruments": [_trio_hold.new_hold(clock)]}
+        return {"clock": clock, "instruments": [new_hold(clock)]}
     return {"loop_factory": lambda: _VirtualTimeLoop(jump_after)}
 
 
@@ -377,14 +377,14 @@ def _trio_virtual_clock(jump_after: float) -> Iterator[None]:
     import trio
     from trio.testing import MockClock
 
-    from . import _trio_hold
+    from ._trio_hold import forget, hold_for, new_hold
 
     clock = trio.lowlevel.current_clock()
     assert isinstance(clock, MockClock)  # invariant: checked by the caller
-    hold = _trio_hold.hold_for(clock)
+    hold = hold_for(clock)
     added = hold is None
     if hold is None:
-        hold = _trio_hold.new_hold(clock)
+        hold = new_hold(clock)
         trio.lowlevel.add_instrument(hold)
     before = hold.threshold
     hold.threshold = jump_after
@@ -394,7 +394,7 @@ def _trio_virtual_clock(jump_after: float) -> Iterator[None]:
         hold.threshold = before
         if added:
             trio.lowlevel.remove_instrument(hold)
-            _trio_hold.forget(clock)
+            forget(clock)
             hold.release()
 
 
