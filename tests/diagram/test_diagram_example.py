@@ -37,3 +37,25 @@ def test_run_diagram_example_output() -> None:
         "2 problems",
         "16860.0",
     ]
+
+
+def test_section_builder_example_output() -> None:
+    """examples/diagram_sections.py (shown in the diagram reference) builds a section from
+    a section builder that takes the operation's id, answers 42 for 41, and its operations
+    are named after the diagram: the builder's node `plus/add`, and the conversion of the
+    request into the declared `int`, `plus/value:from_json`."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "diagram_sections.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.splitlines() == [
+        "42",
+        "['start', 'terminate', 'plus/add', 'plus/value:from_json']",
+    ]
