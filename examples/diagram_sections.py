@@ -14,7 +14,7 @@ registry = diagram.Registry()
 # --8<-- [start:section]
 @registry.section_builder("add_one", inputs={"value": int}, outputs={"added": int})
 def add_one(builder: cf.Builder, config: Any, *, name: str) -> diagram.Section:
-    node = builder.create_node(lambda i: i + 1, name=f"{name}/add")
+    node: cf.Node[int, int] = builder.create_node(lambda i: i + 1, name=f"{name}/add")
     return diagram.Section(inputs={"value": node.input}, outputs={"added": node.output})
 
 
