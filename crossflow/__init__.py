@@ -39,6 +39,7 @@ from ._errors import BuildError as BuildError
 from ._errors import CircularCollectError as CircularCollectError
 from ._errors import CrossflowError as CrossflowError
 from ._errors import CrossflowWarning as CrossflowWarning
+from ._errors import ErrorCopy as ErrorCopy
 from ._errors import IncompatibleLayout as IncompatibleLayout
 from ._errors import InvalidArgument as InvalidArgument
 from ._errors import OutputAlreadyConnected as OutputAlreadyConnected
@@ -142,6 +143,7 @@ __all__ = (
     "EmptySpread",
     "Ending",
     "Err",
+    "ErrorCopy",
     "Event",
     "EventLog",
     "Executor",
