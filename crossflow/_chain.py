@@ -79,8 +79,11 @@ class Chain(Generic[T_co]):
         self._draft.link(self._output, node.input._op)
         return Chain(self._draft, node.output)
 
-    def _filter(self, mode: FilterMode, fn: Callable[[Any], Any] | None = None) -> Chain[Any]:
-        return self._next(self._attach(lambda: self._draft.add_filter(mode, fn)))
+    def _filter(
+        self, mode: FilterMode, fn: Callable[[Any], Any] | None = None, name: str | None = None
+    ) -> Chain[Any]:
+        given = check_name(name, f"chain.{mode}(name=...)")
+        return self._next(self._attach(lambda: self._draft.add_filter(mode, fn, given)))
 
     def _node(
         self,
@@ -448,60 +451,67 @@ class Chain(Generic[T_co]):
 
     # ------------------------------------------------------------------ filters
 
-    def cancel_on_err(self: Chain[Ok[A] | Err[B]]) -> Chain[A]:
+    def cancel_on_err(self: Chain[Ok[A] | Err[B]], *, name: str | None = None) -> Chain[A]:
         """Pass `Ok.value` on; an `Err` cancels the scope with `Filtered` (S4.2)."""
-        return self._filter("cancel_on_err")
+        return self._filter("cancel_on_err", name=name)
 
-    def dispose_on_err(self: Chain[Ok[A] | Err[B]]) -> Chain[A]:
+    def dispose_on_err(self: Chain[Ok[A] | Err[B]], *, name: str | None = None) -> Chain[A]:
         """Pass `Ok.value` on; an `Err` is disposed of (`Filtered`)."""
-        return self._filter("dispose_on_err")
+        return self._filter("dispose_on_err", name=name)
 
-    def dispose_on_ok(self: Chain[Ok[A] | Err[B]]) -> Chain[B]:
+    def dispose_on_ok(self: Chain[Ok[A] | Err[B]], *, name: str | None = None) -> Chain[B]:
         """Pass `Err.error` on; an `Ok` is disposed of (`Filtered`)."""
-        return self._filter("dispose_on_ok")
+        return self._filter("dispose_on_ok", name=name)
 
-    def cancel_on_none(self: Chain[A | None]) -> Chain[A]:
+    def cancel_on_none(self: Chain[A | None], *, name: str | None = None) -> Chain[A]:
         """Pass values on unchanged; `None` cancels the scope with `Filtered`."""
-        return self._filter("cancel_on_none")
+        return self._filter("cancel_on_none", name=name)
 
-    def dispose_on_none(self: Chain[A | None]) -> Chain[A]:
+    def dispose_on_none(self: Chain[A | None], *, name: str | None = None) -> Chain[A]:
         """Pass values on unchanged; `None` is disposed of (`Filtered`)."""
-        return self._filter("dispose_on_none")
+        return self._filter("dispose_on_none", name=name)
 
-    def dispose_on_some(self: Chain[A | None]) -> Chain[None]:
+    def dispose_on_some(self: Chain[A | None], *, name: str | None = None) -> Chain[None]:
         """Pass `None` on; anything else is disposed of (`Filtered`)."""
-        return self._filter("dispose_on_some")
+        return self._filter("dispose_on_some", name=name)
 
-    def cancellation_filter(self, fn: Callable[[T_co], U | None]) -> Chain[U]:
+    def cancellation_filter(
+        self, fn: Callable[[T_co], U | None], *, name: str | None = None
+    ) -> Chain[U]:
         """Pass `fn(message)` on; when it returns `None` the scope is cancelled (`Filtered`)."""
         _check_filter(fn, "chain.cancellation_filter()")
-        return self._filter("cancellation_filter", fn)
+        return self._filter("cancellation_filter", fn, name)
 
-    def disposal_filter(self, fn: Callable[[T_co], U | None]) -> Chain[U]:
+    def disposal_filter(
+        self, fn: Callable[[T_co], U | None], *, name: str | None = None
+    ) -> Chain[U]:
         """Pass `fn(message)` on; when it returns `None` the message is disposed (`Filtered`)."""
         _check_filter(fn, "chain.disposal_filter()")
-        return self._filter("disposal_filter", fn)
+        return self._filter("disposal_filter", fn, name)
 
     # ------------------------------------------------------------------ single-message ops
 
-    def then_cancel(self) -> None:
+    def then_cancel(self, *, name: str | None = None) -> None:
         """End the chain in a cancel: the scope is cancelled with `Triggered(value=str(msg))`.
 
-        An explicit cancel keeps the scope alive while it can be reached (S2.2).
+        An explicit cancel keeps the scope alive while it can be reached (S2.2). `name`
+        names the cancel operation, as `Triggered.operation` shows it.
         """
-        self._attach(lambda: self._draft.add_cancel(False))
+        given = check_name(name, "chain.then_cancel(name=...)")
+        self._attach(lambda: self._draft.add_cancel(False, given))
 
-    def then_quiet_cancel(self) -> None:
+    def then_quiet_cancel(self, *, name: str | None = None) -> None:
         """Like `then_cancel`, with `Triggered(value=None)`."""
-        self._attach(lambda: self._draft.add_cancel(True))
+        given = check_name(name, "chain.then_quiet_cancel(name=...)")
+        self._attach(lambda: self._draft.add_cancel(True, given))
 
-    def trigger(self) -> Chain[None]:
+    def trigger(self, *, name: str | None = None) -> Chain[None]:
         """Replace every message with `None`."""
-        return self._filter("trigger")
+        return self._filter("trigger", name=name)
 
-    def noop(self) -> Chain[T_co]:
+    def noop(self, *, name: str | None = None) -> Chain[T_co]:
         """Pass every message on unchanged."""
-        return self._filter("noop")
+        return self._filter("noop", name=name)
 
     def delay(self, seconds: float, *, name: str | None = None) -> Chain[T_co]:
         """Pass every message on after `seconds`: a cancellable timer per message.

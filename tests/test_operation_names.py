@@ -97,3 +97,38 @@ def test_a_name_that_is_not_a_non_empty_str_is_refused(bad: Any) -> None:
 
     cf.Workflow.build(build, name="strict")
     assert seen == ["refused"] * 4
+
+
+async def test_named_filters_and_cancels_name_their_causes() -> None:
+    """API §1, §4: a filter's `name` is the operation a `Filtered` disposal or cancellation
+    names, and a chain's cancel is named in its `Triggered` cause."""
+
+    def build(scope: cf.Scope[int, int], builder: cf.Builder) -> None:
+        chain = builder.chain(scope.start).map(lambda x: None if x > 5 else x)
+        chain.cancel_on_none(name="too big").then_cancel(name="halt")
+
+    with anyio.fail_after(10), pytest.raises(cf.WorkflowCancelled) as caught:
+        await cf.Workflow.build(build, name="limits").run(9)
+    cause = caught.value.cancellation.cause
+    assert isinstance(cause, cf.Filtered) and cause.operation == "too big", cause
+    with anyio.fail_after(10), pytest.raises(cf.WorkflowCancelled) as caught:
+        await cf.Workflow.build(build, name="limits").run(1)
+    assert caught.value.cancellation.cause == cf.Triggered("halt", "1")
+
+
+def test_every_filter_takes_a_name() -> None:
+    """API §10: each filter step of a chain takes `name=`, and the graph shows it."""
+
+    def build(scope: cf.Scope[Any, Any], builder: cf.Builder) -> None:
+        chain: cf.Chain[Any] = builder.chain(scope.start)
+        chain = chain.cancel_on_err(name="a").dispose_on_err(name="b").dispose_on_ok(name="c")
+        chain = chain.cancel_on_none(name="d").dispose_on_none(name="e")
+        chain = chain.dispose_on_some(name="f").trigger(name="g").noop(name="h")
+        chain = chain.cancellation_filter(lambda x: x, name="i")
+        chain.disposal_filter(lambda x: x, name="j").then_quiet_cancel(name="k")
+
+    graph = cf.Workflow.build(build, name="filters").graph
+    named = {op.name: op.kind for op in graph if len(op.name) == 1}
+    assert named == dict.fromkeys("abcdefghij", "filter") | {"k": "cancel"}
+    settings = graph["j"].settings
+    assert isinstance(settings, cf.FilterSettings) and settings.mode == "disposal_filter"
