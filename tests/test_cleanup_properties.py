@@ -17,6 +17,7 @@ import anyio.lowlevel
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from support import cancel_caller_after
 
 import crossflow as cf
 
@@ -80,29 +81,14 @@ async def run_with_caller_cancel(
     """Run `wf`; unless `after` is None, the caller's task is cancelled after `after`
     checkpoints. ("response", value), ("cancelled", WorkflowCancelled) or
     ("caller cancelled", None)."""
-    state: dict[str, Any] = {"done": False}
 
-    async def stopper(scope: anyio.CancelScope) -> None:
-        assert after is not None
-        for _ in range(after):
-            await anyio.lowlevel.checkpoint()
-        if not state["done"]:
-            scope.cancel()
+    async def run() -> tuple[str, Any]:
+        try:
+            return ("response", await wf.run(request))
+        except cf.WorkflowCancelled as error:
+            return ("cancelled", error)
 
-    outcome: tuple[str, Any] = ("caller cancelled", None)
-    async with anyio.create_task_group() as tg:
-        with anyio.CancelScope() as caller:
-            if after is not None:
-                tg.start_soon(stopper, caller)
-            try:
-                outcome = ("response", await wf.run(request))
-            except cf.WorkflowCancelled as error:
-                outcome = ("cancelled", error)
-            state["done"] = True  # no checkpoint between the run's end and this line
-        tg.cancel_scope.cancel()  # the stopper, if it is still counting
-    if outcome[0] == "caller cancelled":
-        assert caller.cancelled_caught
-    return outcome
+    return await cancel_caller_after(run, after)
 
 
 def kinds(log: list[tuple[str, str]], where: str) -> list[str]:

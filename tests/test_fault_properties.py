@@ -16,7 +16,7 @@ import json
 import re
 import warnings
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -24,6 +24,7 @@ import anyio.lowlevel
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from support import cancel_caller_after
 
 import crossflow as cf
 from crossflow import events as ev
@@ -232,13 +233,13 @@ async def _outcome(drawn: DrawnWorkflow, request: int, events: list[ev.Event]) -
             return ("cancelled", error)
 
 
-async def _run_maybe_cancelled(
+async def _runcancel_caller_after(
     drawn: DrawnWorkflow, request: int, after: int | None, events: list[ev.Event]
 ) -> tuple[str, Any]:
     """Run `drawn`; unless `after` is None, the caller's cancel scope is cancelled after
     `after` checkpoints of another task. Adds ("caller cancelled", None) to the outcomes
     of `_outcome` (`run` re-raised the backend's cancellation, API §2)."""
-    return await _maybe_cancelled(lambda: _outcome(drawn, request, events), after)
+    return await cancel_caller_after(lambda: _outcome(drawn, request, events), after)
 
 
 async def _run_maybe_cancelled_workflow(
@@ -254,32 +255,7 @@ async def _run_maybe_cancelled_workflow(
             except cf.WorkflowCancelled as error:
                 return ("cancelled", error)
 
-    return await _maybe_cancelled(outcome, after)
-
-
-async def _maybe_cancelled(
-    run: Callable[[], Awaitable[tuple[str, Any]]], after: int | None
-) -> tuple[str, Any]:
-    state = {"done": False}
-
-    async def stopper(scope: anyio.CancelScope) -> None:
-        assert after is not None
-        for _ in range(after):
-            await anyio.lowlevel.checkpoint()
-        if not state["done"]:
-            scope.cancel()
-
-    outcome: tuple[str, Any] = ("caller cancelled", None)
-    async with anyio.create_task_group() as tg:
-        with anyio.CancelScope() as caller:
-            if after is not None:
-                tg.start_soon(stopper, caller)
-            outcome = await run()
-            state["done"] = True  # no checkpoint between the run's end and this line
-        tg.cancel_scope.cancel()  # the stopper, if it is still counting
-    if outcome[0] == "caller cancelled":
-        assert caller.cancelled_caught
-    return outcome
+    return await cancel_caller_after(outcome, after)
 
 
 # --------------------------------------------------------------------------- S6.6, S6.1
@@ -306,7 +282,7 @@ async def test_every_session_ends_and_every_cleanup_runs_under_any_policy(
     events: list[ev.Event] = []
     before = _live_tasks()
     with anyio.fail_after(TIMEOUT):
-        kind, _ = await _run_maybe_cancelled(drawn, request, after, events)
+        kind, _ = await _runcancel_caller_after(drawn, request, after, events)
     seen = list(drawn.probe.events)  # what had happened when `run` returned or raised
     event(kind)
     event(", ".join(sorted(drawn.features & {"try_cancel", "abandon"})) or "wait only")
@@ -566,7 +542,7 @@ async def test_every_fault_at_once(drawn: DrawnWorkflow, request: int, after: in
     events: list[ev.Event] = []
     before = _live_tasks()
     with anyio.fail_after(TIMEOUT):
-        kind, value = await _run_maybe_cancelled(drawn, request, after, events)
+        kind, value = await _runcancel_caller_after(drawn, request, after, events)
     event(kind)
     if kind == "caller cancelled":
         assert after is not None
