@@ -15,7 +15,6 @@ from .._errors import CrossflowWarning, WorkflowCancelled
 from .._state import SessionState
 from . import _audit
 from ._engine import Engine
-from ._exceptions import is_phantom_cancel
 from ._log import materialise
 from ._plan import plan_of
 
@@ -141,23 +140,8 @@ async def run_workflow(
                 await _drive(engine, root)
                 break
             engine.pending = None
-            # engine.run_activation, inlined: one coroutine less per run in flight (W3)
-            ok = False
-            result: Any = None
-            try:
-                call = engine.activation_call(session, op, msg)
-                if call is not None:
-                    result = await call
-                    ok = True
-            except anyio.get_cancelled_exc_class() as error:
-                if not is_phantom_cancel(error):
-                    engine.activation_cancelled(session, op)
-                    raise
-                engine.activation_failed(session, op, error)  # S4.3: a service failure
-            except BaseException as error:
-                engine.activation_failed(session, op, error)
-            finally:
-                engine.activation_ended(session, op, ok, result)
+            # the run's only activation runs in the caller's task: no task group (W3)
+            await engine.run_activation(session, op, msg)
     except anyio.get_cancelled_exc_class() as cancelled:
         # API §2: the session is cancelled, its cleanup awaited, then the backend's
         # cancellation propagates

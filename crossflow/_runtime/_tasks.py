@@ -113,28 +113,10 @@ async def run_alone(
     """An activation in the run's task group rather than in a host's.
 
     `scope` is shielded like a host: only the session's cleanup cancels it (it is in
-    `session.alone`). This is `run_activation` inlined: one coroutine less per activation.
+    `session.alone` until the activation has ended).
     """
     with scope:
-        ok = False
-        result: Any = None
-        try:
-            call = engine.activation_call(session, op, msg)
-            if call is not None:
-                result = await call
-                ok = True
-        except anyio.get_cancelled_exc_class() as error:
-            if not is_phantom_cancel(error):
-                engine.activation_cancelled(session, op)
-                raise
-            engine.activation_failed(session, op, error)  # S4.3: a failure of the service
-        except BaseException as error:
-            engine.activation_failed(session, op, error)
-        finally:
-            alone = session.alone
-            assert alone is not None  # invariant: `_place` made it
-            alone.discard(scope)
-            engine.activation_ended(session, op, ok, result)
+        await engine.run_activation(session, op, msg, scope)
 
 
 def _runner(engine: Engine, session: ScopeSession, op: int) -> Any:
@@ -265,10 +247,14 @@ def activation_failed(engine: Engine, session: ScopeSession, op: int, error: Bas
         engine.log.append((monotonic(), CleanupFailed, session, (Cancellation(failure),)))
 
 
-async def run_activation(engine: Engine, session: ScopeSession, op: int, msg: Any) -> None:
+async def run_activation(
+    engine: Engine, session: ScopeSession, op: int, msg: Any, alone: CancelScope | None = None
+) -> None:
     """The coroutine of one async activation; always reports back to the engine.
 
-    `run_workflow` has an inlined copy of this for a lone activation.
+    Every activation runs through it: in a host's task group, alone (`run_alone`, which
+    passes its cancel scope as `alone`, let go before the engine hears of the end), or
+    in the caller's task (the driver, for a run's lone activation).
     """
     ok = False
     result: Any = None
@@ -285,6 +271,10 @@ async def run_activation(engine: Engine, session: ScopeSession, op: int, msg: An
     except BaseException as error:
         engine.activation_failed(session, op, error)
     finally:
+        if alone is not None:
+            scopes = session.alone
+            assert scopes is not None  # invariant: `_place` made it
+            scopes.discard(alone)
         engine.activation_ended(session, op, ok, result)
 
 
