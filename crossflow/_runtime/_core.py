@@ -169,21 +169,10 @@ def dispose(engine: Engine, session: ScopeSession, op: int, cause: DisposalCause
     engine.record_disposal(session, Disposal(session.plan.names[op], cause))
 
 
-def record_disposal(
-    engine: Engine,
-    session: ScopeSession,
-    disposal: Disposal,
-    fields: tuple[Disposal] | None = None,
-) -> None:
-    """Record a disposal built in advance (disposals are values: they can be shared).
-
-    `fields`, when given, is `(disposal,)` built in advance too: the log entry then
-    allocates one object fewer, which a run that disposes of a lot notices.
-    """
+def record_disposal(engine: Engine, session: ScopeSession, disposal: Disposal) -> None:
+    """Record a disposal built in advance (disposals are values: they can be shared)."""
     if engine.log is not None:
-        engine.log.append(
-            (monotonic(), Disposed, session, (disposal,) if fields is None else fields)
-        )
+        engine.log.append((monotonic(), Disposed, session, (disposal,)))
     disposals = session.disposals
     if disposals is None:
         disposals = session.disposals = Disposals()

@@ -139,15 +139,13 @@ def handler(plan: Plan, index: int) -> Handler:
             err_t: int = err_t,
             ok_not_taken: Disposal = ok_not_taken,
             err_not_taken: Disposal = err_not_taken,
-            ok_fields: tuple[Disposal] = (ok_not_taken,),
-            err_fields: tuple[Disposal] = (err_not_taken,),
         ) -> None:
             if isinstance(msg, Ok):
-                engine.record_disposal(s, err_not_taken, err_fields)
+                engine.record_disposal(s, err_not_taken)
                 if ok_t >= 0:
                     engine.send(s, ok_t, msg.value)
             elif isinstance(msg, Err):
-                engine.record_disposal(s, ok_not_taken, ok_fields)
+                engine.record_disposal(s, ok_not_taken)
                 if err_t >= 0:
                     engine.send(s, err_t, msg.error)
             else:
@@ -169,15 +167,13 @@ def handler(plan: Plan, index: int) -> Handler:
             none_t: int = none_t,
             some_not_taken: Disposal = some_not_taken,
             none_not_taken: Disposal = none_not_taken,
-            some_fields: tuple[Disposal] = (some_not_taken,),
-            none_fields: tuple[Disposal] = (none_not_taken,),
         ) -> None:
             if msg is None:
-                engine.record_disposal(s, some_not_taken, some_fields)
+                engine.record_disposal(s, some_not_taken)
                 if none_t >= 0:
                     engine.send(s, none_t, None)
             else:
-                engine.record_disposal(s, none_not_taken, none_fields)
+                engine.record_disposal(s, none_not_taken)
                 if some_t >= 0:
                     engine.send(s, some_t, msg)
 
