@@ -129,7 +129,10 @@ def log_event(engine: Engine, event: type, session: ScopeSession, *fields: Any) 
 
 
 def send(engine: Engine, session: ScopeSession, target: int, msg: Any) -> None:
-    """Queue `msg` for operation `target` of `session` (`target >= 0`)."""
+    """Queue `msg` for operation `target` of `session` (`target >= 0`).
+
+    The accounting is `inc`'s, written out: this runs for every message (W1).
+    """
     engine.queue.append((session, target, msg))
     session.activity[target] += 1
     plan = session.plan
