@@ -28,6 +28,8 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from ._text import counted
+
 OK, CANCELLED, USAGE, PROBLEMS = 0, 1, 2, 3
 
 
@@ -238,7 +240,7 @@ def _warned(
 
 def _problems(problems: Sequence[Any], source: str) -> int:
     count = len(problems)
-    _write(sys.stderr, f"{source} has {count} problem{'s' if count != 1 else ''}:")
+    _write(sys.stderr, f"{source} has {counted(count, 'problem')}:")
     for problem in problems:
         _write(sys.stderr, f"  {problem}")
     return PROBLEMS

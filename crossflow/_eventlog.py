@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ._display import renderer
-from ._text import seconds_text
+from ._text import counted, seconds_text
 
 if TYPE_CHECKING:
     from .events import Event
@@ -65,10 +65,7 @@ class EventLog(tuple["Event", ...]):
     def __repr__(self) -> str:
         started = "" if self.started_at is None else f", started {self.started_at.isoformat()}"
         count = len(self)
-        return (
-            f"<EventLog: {count} event{'s' if count != 1 else ''} over "
-            f"{seconds_text(self.duration)}{started}>"
-        )
+        return f"<EventLog: {counted(count, 'event')} over {seconds_text(self.duration)}{started}>"
 
     def __str__(self) -> str:
         text: str = renderer("events_text")(self, self.started_at)

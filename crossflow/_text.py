@@ -47,6 +47,11 @@ def describe_error(error: BaseException, limit: int | None = LIMIT) -> str:
     return f"{_type_name(error)}: {text}" if text else _type_name(error)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A count in words: 1, "run" -> "1 run"; 2, "run" -> "2 runs"; 0 -> "0 runs"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def seconds_text(seconds: float) -> str:
     """A duration for people: `"35 µs"`, `"2.5 ms"`, `"1.25 s"`."""
     if seconds < 1e-3:

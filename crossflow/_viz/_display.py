@@ -15,6 +15,7 @@ from datetime import datetime
 
 from .._causes import Cancellation
 from .._model import Graph
+from .._text import counted
 from ..events import Event
 from . import _cause_tree, _html, _pictures, _timeline
 from ._bundle import HTML, MERMAID, PLAIN, SVG, Makers, bundle
@@ -79,7 +80,7 @@ def run(
             count = len(events)
             parts.append(
                 _html.details(
-                    f"Event log ({count} event{'s' if count != 1 else ''})",
+                    f"Event log ({counted(count, 'event')})",
                     _html.events_html(events, started_at),
                 )
             )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from .._causes import Cancellation
+from .._text import counted
 from ..events import Event
 from . import _cause_tree
 from ._labels import safe_text
@@ -78,7 +79,7 @@ def _start(started_at: datetime | None) -> str:
 
 def events_text(events: Sequence[Event], started_at: datetime | None) -> str:
     """The event log as an aligned text table with times relative to the run's start."""
-    head = f"{len(events)} event{'s' if len(events) != 1 else ''}"
+    head = counted(len(events), "event")
     if started_at is not None:
         head += f", run started {_start(started_at)}"
     table = rows(events)
@@ -99,7 +100,7 @@ def events_text(events: Sequence[Event], started_at: datetime | None) -> str:
 
 def events_html(events: Sequence[Event], started_at: datetime | None) -> str:
     """The event log as an HTML table: relative time, session path, event, detail."""
-    head = f"{len(events)} event{'s' if len(events) != 1 else ''}"
+    head = counted(len(events), "event")
     if started_at is not None:
         head += f", run started {escape(_start(started_at))}"
     out = [

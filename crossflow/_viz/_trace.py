@@ -33,7 +33,7 @@ from .._causes import (
     Unreachable,
 )
 from .._model import Connection, Operation
-from .._text import describe_error
+from .._text import counted, describe_error, seconds_text
 from ..events import (
     Cancelled,
     CleanupFailed,
@@ -373,7 +373,7 @@ class Trace:
                     told += f", cancelled {s.cancelled}"
                 tooltip.append(told)
             if s.sessions:
-                lines.append(f"{s.sessions} session{'s' if s.sessions != 1 else ''}")
+                lines.append(counted(s.sessions, "session"))
                 tooltip.append(f"opened {s.sessions} child session(s)")
             if s.errors:
                 lines.append(short(s.errors[0], 40))
@@ -407,9 +407,9 @@ class Trace:
             return Mark(("never ran",), "unreached") if self.ended else None
         lines: list[str] = []
         if frame.key == ():
-            lines.append(f"{self.state} after {_duration(self.elapsed)}")
+            lines.append(f"{self.state} after {seconds_text(self.elapsed)}")
         else:
-            parts = [f"{stats.sessions} session{'s' if stats.sessions != 1 else ''}"]
+            parts = [counted(stats.sessions, "session")]
             if stats.terminated:
                 parts.append(f"{stats.terminated} terminated")
             if stats.cancelled > stats.interrupted:
@@ -470,7 +470,7 @@ class Trace:
     def caption(self) -> list[str]:
         if not self.recorded:
             return [f"{self.title()}; the run recorded no events (events=False)."]
-        lines = [f"{self.title()}, {self.events} events in {_duration(self.elapsed)}."]
+        lines = [f"{self.title()}, {self.events} events in {seconds_text(self.elapsed)}."]
         if self.cancellation is not None:
             lines.append("Cancelled: " + short(str(self.cancellation), 400))
             root = self.cancellation.root_cause()
@@ -500,11 +500,3 @@ def _disposal_text(disposal: Disposal) -> str:
 
 def _times(n: int) -> str:
     return "once" if n == 1 else f"{n} times"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"

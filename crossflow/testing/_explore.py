@@ -20,10 +20,10 @@ import crossflow.testing._clock as _clock
 import crossflow.testing._hooks as _hooks
 from crossflow import events as ev
 
+from .._text import counted
 from ._clock import Backend
 from ._points import KINDS, InjectedFailure, Point, PointKind, cancel_points, event_key
 from ._points import failure_points as _failure_points
-from ._words import counted
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")

@@ -20,7 +20,7 @@ from typing import Any, Literal, final
 
 import attrs
 
-from ._words import counted
+from .._text import counted
 
 __all__ = ("EventKind", "Probe", "ProbeEvent", "current_run", "running_as")
 

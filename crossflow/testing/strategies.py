@@ -46,8 +46,8 @@ from hypothesis import strategies as st
 
 import crossflow as cf
 
+from .._text import counted
 from ._recorder import EventKind, Probe, ProbeEvent, running_as
-from ._words import counted
 
 __all__ = (
     "CLEANUP_KINDS",
